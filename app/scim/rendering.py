@@ -1,0 +1,159 @@
+"""Response bodies: one resource as the client sees it, and entity tags (RFC 7644 §3.4.2.5, §3.14).
+
+The input is the canonical document `app.scim.codec.canonicalize_resource` produced; the
+response side lives apart from the request side to keep both modules short. `app.scim.codec`
+re-exports these names.
+"""
+
+from __future__ import annotations
+
+import re
+
+from app.scim.ast import AttrPath
+from app.scim.errors import ScimError
+from app.scim.schema_model import Attribute, ResourceType
+
+_ETAG = re.compile(r'\s*(?:(?:[Ww]/)?"([0-9]{1,18})"|([0-9]{1,18}))\s*')
+
+
+def render_resource(
+    doc: dict,
+    rt: ResourceType,
+    *,
+    resource_id: str,
+    meta: dict,
+    computed: dict | None = None,
+    attributes: tuple[AttrPath, ...] = (),
+    excluded: tuple[AttrPath, ...] = (),
+) -> dict:
+    """The response body for one resource (RFC 7644 §3.4.1, §3.4.2.5, RFC 7643 §2.2 `returned`).
+
+    `computed` holds what the caller derives (a User's `groups`, a Group's `members`) and
+    overrides `doc`. `returned: never` is never rendered, `always` (`id`; `schemas` too) even
+    when excluded or not requested. Keys come out as schemas, id, externalId, core attributes in
+    schema order, extensions under their URN, meta.
+    """
+    source = _with_computed(doc, computed or {})
+    wanted = _canonical_paths(attributes, rt)
+    unwanted = _canonical_paths(excluded, rt)
+    body: dict = {"schemas": None, "id": resource_id}
+    for schema, attribute, raw in _rendered_values(source, rt, meta):
+        value = _selected(schema.id, attribute, raw, wanted, unwanted)
+        if value is None:
+            continue
+        if schema is rt.schema:
+            body[attribute.name] = value
+        else:
+            body.setdefault(schema.id, {})[attribute.name] = value
+    body["schemas"] = [rt.schema.id, *(ext.id for ext in rt.extensions if ext.id in body)]
+    return body
+
+
+def _with_computed(doc: dict, computed: dict) -> dict:
+    """`doc` with the caller's computed values; an extension dict is merged key by key."""
+    merged = dict(doc) if isinstance(doc, dict) else {}
+    for key, value in computed.items():
+        current = merged.get(key)
+        if isinstance(current, dict) and isinstance(value, dict) and ":" in str(key):
+            merged[key] = {**current, **value}
+        else:
+            merged[key] = value
+    return merged
+
+
+def _rendered_values(source: dict, rt: ResourceType, meta: dict):
+    """(schema, attribute, stored value) in response order: externalId, core attributes,
+    extensions, then the other common attributes (meta). `id` is the caller's."""
+    for attribute in rt.common_attributes:
+        if attribute.name == "externalId":
+            yield rt.schema, attribute, source.get(attribute.name)
+    for attribute in rt.schema.attributes:
+        yield rt.schema, attribute, source.get(attribute.name)
+    for extension in rt.extensions:
+        values = source.get(extension.id)
+        for attribute in extension.attributes:
+            value = values.get(attribute.name) if isinstance(values, dict) else None
+            yield extension, attribute, value
+    for attribute in rt.common_attributes:
+        if attribute.name == "meta":
+            yield rt.schema, attribute, meta
+
+
+def _canonical_paths(paths: tuple[AttrPath, ...], rt: ResourceType) -> tuple[AttrPath, ...]:
+    canonical = []
+    for path in paths:
+        try:
+            canonical.append(rt.canonical(path))
+        except (ScimError, AttributeError, TypeError):
+            continue
+    return tuple(canonical)
+
+
+def _selected(
+    schema_id: str,
+    attribute: Attribute,
+    value: object,
+    wanted: tuple[AttrPath, ...],
+    unwanted: tuple[AttrPath, ...],
+) -> object:
+    """`value` as the response shows it, or None when it is not to be returned."""
+    if value is None or value == [] or value == {} or attribute.returned == "never":
+        return None
+    keep: set[str] | None = None
+    drop: set[str] = set()
+    if attribute.returned != "always":
+        named = [p.sub for p in wanted if p.uri == schema_id and p.attr == attribute.name]
+        if wanted and not named:
+            return None
+        if not wanted and attribute.returned == "request":
+            return None
+        if named and None not in named:
+            keep = set(named)
+        drop = {p.sub for p in unwanted if p.uri == schema_id and p.attr == attribute.name}
+        if None in drop:
+            return None
+    if attribute.type != "complex":
+        return value
+    return _filtered_complex(attribute, value, keep, drop)
+
+
+def _filtered_complex(
+    attribute: Attribute, value: object, keep: set[str] | None, drop: set[str]
+) -> object:
+    """Sub-attributes filtered by `returned`, `attributes=a.b` and `excludedAttributes=a.b`."""
+
+    def element(item: object) -> dict | None:
+        if not isinstance(item, dict):
+            return None
+        shown = {}
+        for sub in attribute.sub_attributes:
+            if sub.name not in item or item[sub.name] is None or sub.returned == "never":
+                continue
+            if sub.returned != "always" and (
+                (keep is not None and sub.name not in keep)
+                or (keep is None and sub.returned == "request")
+                or sub.name in drop
+            ):
+                continue
+            shown[sub.name] = item[sub.name]
+        return shown or None
+
+    if not attribute.multi_valued:
+        return element(value)
+    items = value if isinstance(value, list) else [value]
+    shown_items = [shown for shown in map(element, items) if shown is not None]
+    return shown_items or None
+
+
+def etag_for(version: int) -> str:
+    """The weak entity tag of a resource version (RFC 7644 §3.14, RFC 7232 §2.3)."""
+    return f'W/"{version}"'
+
+
+def parse_etag(value: str) -> int | None:
+    """The version in an `If-Match`/`If-None-Match` tag (`W/"3"`, `"3"`, `3`), None when the
+    text is no single version tag (`*`, a list, garbage)."""
+    if not isinstance(value, str):
+        return None
+    match = _ETAG.fullmatch(value)
+    return int(match.group(1) or match.group(2)) if match else None
