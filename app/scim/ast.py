@@ -6,7 +6,6 @@ Shared by the parser, the in-memory evaluator, the PATCH engine and the SQL comp
 
 from __future__ import annotations
 
-from typing import Union
 
 from attrs import frozen
 
@@ -28,7 +27,7 @@ class AttrPath:
         return f"{text}.{self.sub}" if self.sub else text
 
 
-Value = Union[str, int, float, bool, None]
+Value = str | int | float | bool | None
 
 
 @frozen
@@ -69,7 +68,7 @@ class ValuePath:
     filter: Filter
 
 
-Filter = Union[Compare, Present, And, Or, Not, ValuePath]
+Filter = Compare | Present | And | Or | Not | ValuePath
 
 
 @frozen
