@@ -6,7 +6,6 @@ Shared by the parser, the in-memory evaluator, the PATCH engine and the SQL comp
 
 from __future__ import annotations
 
-
 from attrs import frozen
 
 COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")

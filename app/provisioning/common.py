@@ -1,0 +1,67 @@
+"""What every use case shares: who acts, the clock, ids, audit events, storage errors."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from attrs import frozen
+
+from app.scim.errors import ScimError, uniqueness
+from storage.db import Conflict
+from storage.records import AuditEvent
+
+
+@frozen
+class Actor:
+    """Who made a change, as the audit log names them (never with a secret)."""
+
+    kind: str  # scim_token | admin | sso | cli | system
+    id: str | None = None
+    name: str | None = None
+
+
+CLI = Actor("cli", None, "command line")
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def new_id() -> str:
+    return str(uuid.uuid4())
+
+
+def audit_event(
+    actor: Actor,
+    action: str,
+    target_type: str,
+    target_id: str | None,
+    now: dt.datetime,
+    **details: object,
+) -> AuditEvent:
+    return AuditEvent(
+        at=now,
+        actor_kind=actor.kind,
+        actor_id=actor.id,
+        actor_name=actor.name,
+        action=action,
+        target_type=target_type,
+        target_id=target_id,
+        details={key: value for key, value in details.items() if value is not None},
+    )
+
+
+def conflict_error(error: Conflict) -> ScimError:
+    """A uniqueness violation from the database as the SCIM 409 (RFC 7644 §3.3, §3.12)."""
+    if "user_name" in error.constraint:
+        return uniqueness("a user with this userName already exists (compared case-insensitively)")
+    if "display_name" in error.constraint:
+        return uniqueness(
+            "a group with this displayName already exists (compared case-insensitively)"
+        )
+    return uniqueness("the resource conflicts with an existing one")
+
+
+def not_found(kind: str, resource_id: str) -> ScimError:
+    return ScimError(404, f"{kind} {resource_id[:100]!r} not found")

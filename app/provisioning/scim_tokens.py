@@ -1,0 +1,87 @@
+"""SCIM bearer tokens: what an IdP presents on every /scim/v2 request (RFC 6750)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from app.provisioning.common import Actor, audit_event, new_id, utcnow
+from app.provisioning.secrets import SCIM_TOKEN_PREFIX, hash_secret, new_secret, same_hash
+from storage.records import ScimTokenRecord
+from storage.repository import Repository
+
+LAST_USED_RESOLUTION = dt.timedelta(seconds=30)
+
+
+def token_state(token: ScimTokenRecord, now: dt.datetime) -> str:
+    if token.revoked_at is not None:
+        return "revoked"
+    if token.expires_at is not None and token.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+class ScimTokens:
+    def __init__(self, repo: Repository):
+        self.repo = repo
+
+    async def create(
+        self, name: str, actor: Actor, *, expires_in_days: int | None = None
+    ) -> tuple[ScimTokenRecord, str]:
+        """A new token; the secret is returned here once and never stored."""
+        name = name.strip()
+        if not name or len(name) > 200:
+            raise ValueError("a token needs a name of 1 to 200 characters")
+        if expires_in_days is not None and not 0 < expires_in_days <= 3650:
+            raise ValueError("expiry must be between 1 and 3650 days")
+        now = utcnow()
+        secret = new_secret(SCIM_TOKEN_PREFIX)
+        record = ScimTokenRecord(
+            id=new_id(),
+            name=name,
+            created_at=now,
+            created_by=actor.name or actor.kind,
+            last_used_at=None,
+            expires_at=now + dt.timedelta(days=expires_in_days) if expires_in_days else None,
+            revoked_at=None,
+        )
+        async with self.repo.transaction() as stores:
+            await stores.scim_tokens.insert(record, hash_secret(secret))
+            await stores.audit.append(
+                [audit_event(actor, "scim_token.create", "scim_token", record.id, now, name=name)]
+            )
+        return record, secret
+
+    async def list(self) -> list[ScimTokenRecord]:
+        async with self.repo.reader() as stores:
+            return await stores.scim_tokens.list()
+
+    async def revoke(self, token_id: str, actor: Actor) -> bool:
+        now = utcnow()
+        async with self.repo.transaction() as stores:
+            token = await stores.scim_tokens.get(token_id)
+            if token is None or not await stores.scim_tokens.revoke(token_id, now):
+                return False
+            await stores.audit.append(
+                [
+                    audit_event(
+                        actor, "scim_token.revoke", "scim_token", token_id, now, name=token.name
+                    )
+                ]
+            )
+        return True
+
+    async def authenticate(self, presented: str) -> ScimTokenRecord | None:
+        """The live token with this secret, else None (unknown, revoked or expired)."""
+        presented_hash = hash_secret(presented)
+        async with self.repo.reader() as stores:
+            found = await stores.scim_tokens.find_by_hash(presented_hash)
+        if found is None or not same_hash(presented_hash, found[1]):
+            return None
+        token = found[0]
+        now = utcnow()
+        if token_state(token, now) != "active":
+            return None
+        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+            async with self.repo.transaction() as stores:
+                await stores.scim_tokens.touch(token.id, now)
+        return token

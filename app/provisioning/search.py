@@ -1,0 +1,19 @@
+"""Running a bound `ListQuery` against a store: compile the filter and sort key, page."""
+
+from __future__ import annotations
+
+from app.scim.listing import ListQuery
+from app.scim.schema_model import ResourceType
+from storage.records import Page
+from storage.repository import Stores
+from storage.sql_fields import ResourceTable
+from storage.sql_filter import FilterCompiler
+
+
+async def search_resources(
+    stores: Stores, store, rt: ResourceType, table: ResourceTable, query: ListQuery
+) -> Page:
+    compiler = FilterCompiler(rt, table, stores.dialect)
+    where = compiler.where(query.filter) if query.filter is not None else ("TRUE", [])
+    order = compiler.sort_key(query.sort_by) if query.sort_by is not None else (table.order, [])
+    return await store.search(where, order, query.descending, query.count, query.offset)

@@ -1,0 +1,220 @@
+"""User use cases (RFC 7644 §3.3–3.6): create, read, replace, patch, delete, search.
+
+Each write is one transaction: read the row (locked where the database locks rows), let the
+pure PATCH/codec layer compute the new document, write it against the version read, and, when
+the user stops being active or is deleted, cut their access in the same commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from attrs import frozen
+
+from app.provisioning.access import revoke_user_access
+from app.provisioning.common import Actor, audit_event, conflict_error, new_id, not_found, utcnow
+from app.provisioning.search import search_resources
+from app.scim.codec import canonicalize_resource
+from app.scim.listing import ListQuery
+from app.scim.patch import apply_patch, parse_patch_request
+from app.scim.preconditions import require_if_match
+from app.scim.schemas import USER_RESOURCE
+from storage.db import Conflict
+from storage.records import Page, UserRecord
+from storage.repository import Repository, Stores
+from storage.sql_fields import USERS
+
+
+@frozen
+class UserView:
+    """A user with what the server computes for it (its teams, RFC 7643 §4.1.2 `groups`)."""
+
+    record: UserRecord
+    groups: list[tuple[str, str]]
+
+
+def _record(
+    doc: dict, *, user_id: str, version: int, created: dt.datetime, now: dt.datetime, source: str
+) -> UserRecord:
+    return UserRecord(
+        id=user_id,
+        user_name=doc["userName"],
+        external_id=doc.get("externalId"),
+        display_name=doc.get("displayName"),
+        active=doc["active"],
+        doc=doc,
+        version=version,
+        created_at=created,
+        updated_at=now,
+        source=source,
+    )
+
+
+def _emails(doc: dict) -> list[dict]:
+    emails = doc.get("emails")
+    return emails if isinstance(emails, list) else []
+
+
+class UserProvisioning:
+    def __init__(self, repo: Repository, *, max_patch_operations: int = 1000):
+        self.repo = repo
+        self.max_patch_operations = max_patch_operations
+
+    async def create(self, body: object, actor: Actor, *, source: str = "scim") -> UserView:
+        doc = canonicalize_resource(body, USER_RESOURCE)
+        doc.setdefault("active", True)
+        now = utcnow()
+        record = _record(doc, user_id=new_id(), version=1, created=now, now=now, source=source)
+        async with self.repo.transaction() as stores:
+            try:
+                await stores.users.insert(record, _emails(doc))
+            except Conflict as error:
+                raise conflict_error(error) from None
+            await stores.audit.append(
+                [
+                    audit_event(
+                        actor, "user.create", "user", record.id, now, userName=record.user_name
+                    )
+                ]
+            )
+        return UserView(record, [])
+
+    async def get(self, user_id: str, *, with_computed: bool = True) -> UserView:
+        async with self.repo.reader() as stores:
+            record = await stores.users.get(user_id)
+            if record is None:
+                raise not_found("User", user_id)
+            groups = await stores.users.groups_of([user_id]) if with_computed else {user_id: []}
+        return UserView(record, groups[user_id])
+
+    async def replace(
+        self, user_id: str, body: object, actor: Actor, *, if_match: str | None
+    ) -> UserView:
+        """PUT (RFC 7644 §3.5.1): the body replaces every writable attribute. An `active` left
+        out keeps its value, so a PUT that forgets it never re-enables a deactivated user."""
+        doc = canonicalize_resource(body, USER_RESOURCE)
+
+        def compute(current: UserRecord) -> dict:
+            doc.setdefault("active", current.active)
+            return doc
+
+        return await self._write(user_id, compute, actor, if_match=if_match, action="user.replace")
+
+    async def patch(
+        self, user_id: str, body: object, actor: Actor, *, if_match: str | None
+    ) -> UserView:
+        """PATCH (RFC 7644 §3.5.2), every IdP dialect normalised by the pure engine."""
+        operations = parse_patch_request(body, max_operations=self.max_patch_operations)
+
+        def compute(current: UserRecord) -> dict:
+            doc = apply_patch(current.doc, operations, USER_RESOURCE, resource_id=user_id)
+            doc.setdefault("active", current.active)
+            return doc
+
+        return await self._write(user_id, compute, actor, if_match=if_match, action="user.update")
+
+    async def _write(
+        self, user_id, compute, actor: Actor, *, if_match: str | None, action: str
+    ) -> UserView:
+        async with self.repo.transaction() as stores:
+            current = await stores.users.get(user_id, for_update=True)
+            if current is None:
+                raise not_found("User", user_id)
+            require_if_match(if_match, current.version)
+            doc = compute(current)
+            groups = (await stores.users.groups_of([user_id]))[user_id]
+            if doc == current.doc:
+                return UserView(current, groups)
+            now = utcnow()
+            updated = _record(
+                doc,
+                user_id=user_id,
+                version=current.version + 1,
+                created=current.created_at,
+                now=now,
+                source=current.source,
+            )
+            try:
+                written = await stores.users.update(
+                    updated, _emails(doc), expected_version=current.version
+                )
+            except Conflict as error:
+                raise conflict_error(error) from None
+            if not written:  # only reachable without row locks; the transaction holds the lock
+                raise not_found("User", user_id)
+            events = [
+                audit_event(
+                    actor,
+                    action,
+                    "user",
+                    user_id,
+                    now,
+                    userName=updated.user_name,
+                    changed=_changed_attributes(current.doc, doc),
+                )
+            ]
+            events += await self._access_change(stores, current, updated, actor, now)
+            await stores.audit.append(events)
+        return UserView(updated, groups)
+
+    async def _access_change(
+        self, stores: Stores, before: UserRecord, after: UserRecord, actor: Actor, now: dt.datetime
+    ):
+        if before.active and not after.active:
+            events = [
+                audit_event(
+                    actor, "user.deactivate", "user", after.id, now, userName=after.user_name
+                )
+            ]
+            return events + await revoke_user_access(
+                stores, after.id, actor, now, "user deactivated"
+            )
+        if not before.active and after.active:
+            return [
+                audit_event(
+                    actor, "user.reactivate", "user", after.id, now, userName=after.user_name
+                )
+            ]
+        return []
+
+    async def delete(self, user_id: str, actor: Actor, *, if_match: str | None = None) -> None:
+        """DELETE (RFC 7644 §3.6): the user, their memberships, keys and access tokens."""
+        async with self.repo.transaction() as stores:
+            current = await stores.users.get(user_id, for_update=True)
+            if current is None:
+                raise not_found("User", user_id)
+            require_if_match(if_match, current.version)
+            now = utcnow()
+            events = await revoke_user_access(stores, user_id, actor, now, "user deleted")
+            for team_id in await stores.teams.remove_user_everywhere(user_id):
+                await stores.teams.touch(team_id, now)
+                events.append(
+                    audit_event(
+                        actor,
+                        "team.member_remove",
+                        "team",
+                        team_id,
+                        now,
+                        user_id=user_id,
+                        reason="user deleted",
+                    )
+                )
+            await stores.users.delete(user_id)
+            events.append(
+                audit_event(actor, "user.delete", "user", user_id, now, userName=current.user_name)
+            )
+            await stores.audit.append(events)
+
+    async def search(
+        self, query: ListQuery, *, with_computed: bool = True
+    ) -> tuple[list[UserView], int]:
+        async with self.repo.reader() as stores:
+            page: Page = await search_resources(stores, stores.users, USER_RESOURCE, USERS, query)
+            ids = [record.id for record in page.items]
+            groups = await stores.users.groups_of(ids) if with_computed else dict.fromkeys(ids, [])
+        return [UserView(record, groups[record.id]) for record in page.items], page.total
+
+
+def _changed_attributes(before: dict, after: dict) -> list[str]:
+    keys = set(before) | set(after)
+    return sorted(key for key in keys if before.get(key) != after.get(key))

@@ -1,0 +1,100 @@
+"""Running the server: one process, or N workers sharing one port through SO_REUSEPORT.
+
+With several workers the parent prepares the database (migrations, master key) once before
+starting them, so they never race to do it; every worker is stateless over the same database.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import signal
+import sys
+
+from aiohttp import web
+
+from app.config import Settings
+from app.provisioning.master_key import load_master_key
+from app.provisioning.services import open_services
+from app.web.app import create_app
+from storage import describe_url
+
+log = logging.getLogger("haimaker")
+
+
+def tenant_url(settings: Settings) -> str:
+    base = (
+        settings.public_url.rstrip("/")
+        if settings.public_url
+        else f"http://{settings.host}:{settings.port}"
+    )
+    return base + settings.tenant_path
+
+
+def _announce(settings: Settings) -> None:
+    log.info(
+        "haimaker SCIM listening on http://%s:%s (workers: %s), database %s, tenant URL %s",
+        settings.host,
+        settings.port,
+        settings.workers,
+        describe_url(settings.database_url),
+        tenant_url(settings),
+    )
+
+
+def _run_worker(settings: Settings, reuse_port: bool) -> None:
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level.upper(), logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        print=None,
+        access_log=None,
+        handle_signals=True,
+        shutdown_timeout=30,
+    )
+
+
+async def _prepare(settings: Settings) -> None:
+    services = await open_services(settings)
+    try:
+        _, generated = await load_master_key(services.repo, settings.master_key)
+        if generated:
+            print(
+                f"haimaker: generated master key (shown once, store it now): {generated}",
+                flush=True,
+            )
+    finally:
+        await services.db.close()
+
+
+def serve(settings: Settings) -> int:
+    if settings.workers <= 1:
+        _announce(settings)
+        _run_worker(settings, reuse_port=False)
+        return 0
+    asyncio.run(_prepare(settings))
+    _announce(settings)
+    context = multiprocessing.get_context("spawn")
+    workers = [
+        context.Process(target=_run_worker, args=(settings, True), daemon=False)
+        for _ in range(settings.workers)
+    ]
+    for worker in workers:
+        worker.start()
+
+    def stop(signum, frame):
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for worker in workers:
+        worker.join()
+    return max((worker.exitcode or 0) for worker in workers) if sys.platform != "win32" else 0

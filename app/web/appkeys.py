@@ -1,0 +1,13 @@
+"""Typed application keys (aiohttp `web.AppKey`) for what the handlers share."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from app.config import Settings
+from app.provisioning.master_key import MasterKey
+from app.provisioning.services import Services
+
+SETTINGS = web.AppKey("settings", Settings)
+SERVICES = web.AppKey("services", Services)
+MASTER_KEY = web.AppKey("master_key", MasterKey)

@@ -1,0 +1,170 @@
+"""Handlers for /Users and /Groups (RFC 7644 §3.3–3.6): parse, call one use case, render.
+
+Both resource types share these handlers; what differs (the use cases, the renderer, the
+server-computed attribute) is named in a `ResourceEndpoint`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from aiohttp import web
+from attrs import frozen
+
+from app.scim.ast import AttrPath
+from app.scim.codec import etag_for
+from app.scim.discovery import list_response
+from app.scim.listing import (
+    ListQuery,
+    PageLimits,
+    RawListQuery,
+    bind_query,
+    read_query_params,
+    read_search_body,
+)
+from app.scim.preconditions import not_modified
+from app.scim.schema_model import ResourceType
+from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
+from app.web.appkeys import SERVICES, SETTINGS
+from app.web.auth import request_actor
+from app.web.requests import read_json, scim_base_url
+from app.web.responses import scim_response
+from app.web.scim_render import team_document, user_document
+
+
+@frozen
+class ResourceEndpoint:
+    rt: ResourceType
+    service_name: str  # the attribute of Services holding the use cases
+    render: Callable
+    computed: str  # the attribute the server computes: `groups` or `members`
+
+    def service(self, request: web.Request):
+        return getattr(request.app[SERVICES], self.service_name)
+
+
+USERS = ResourceEndpoint(USER_RESOURCE, "users", user_document, "groups")
+GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
+
+
+def page_limits(request: web.Request) -> PageLimits:
+    settings = request.app[SETTINGS]
+    return PageLimits(
+        default_count=settings.default_page_size,
+        max_count=settings.max_page_size,
+        max_filter_length=settings.max_filter_length,
+    )
+
+
+def wants(attribute: str, attributes: tuple[AttrPath, ...], excluded: tuple[AttrPath, ...]) -> bool:
+    """Whether the response shows `attribute`, so a `members` query can be skipped entirely."""
+    if any(path.attr == attribute and path.sub is None for path in excluded):
+        return False
+    return not attributes or any(path.attr == attribute for path in attributes)
+
+
+def _projection(request: web.Request, endpoint: ResourceEndpoint) -> ListQuery:
+    raw = read_query_params(request.query)
+    return bind_query(
+        RawListQuery(attributes=raw.attributes, excluded=raw.excluded),
+        endpoint.rt,
+        page_limits(request),
+    )
+
+
+def _single(
+    request: web.Request,
+    endpoint: ResourceEndpoint,
+    view,
+    projection: ListQuery,
+    *,
+    status: int = 200,
+    location: bool = False,
+) -> web.Response:
+    body = endpoint.render(view, scim_base_url(request), projection.attributes, projection.excluded)
+    headers = {"ETag": etag_for(view.record.version)}
+    if location:
+        headers["Location"] = (
+            body["meta"]["location"]
+            if "meta" in body
+            else (f"{scim_base_url(request)}{endpoint.rt.endpoint}/{view.record.id}")
+        )
+    return scim_response(body, status=status, headers=headers)
+
+
+async def search(request: web.Request, endpoint: ResourceEndpoint, raw: RawListQuery) -> dict:
+    query = bind_query(raw, endpoint.rt, page_limits(request))
+    with_computed = wants(endpoint.computed, query.attributes, query.excluded)
+    views, total = await endpoint.service(request).search(query, with_computed=with_computed)
+    base = scim_base_url(request)
+    resources = [endpoint.render(view, base, query.attributes, query.excluded) for view in views]
+    return list_response(resources, total, query.start_index)
+
+
+def handlers(endpoint: ResourceEndpoint) -> dict[str, Callable]:
+    """The route handlers of one resource type."""
+
+    async def list_resources(request: web.Request) -> web.Response:
+        return scim_response(await search(request, endpoint, read_query_params(request.query)))
+
+    async def search_post(request: web.Request) -> web.Response:
+        return scim_response(
+            await search(request, endpoint, read_search_body(await read_json(request)))
+        )
+
+    async def create(request: web.Request) -> web.Response:
+        projection = _projection(request, endpoint)
+        view = await endpoint.service(request).create(
+            await read_json(request), request_actor(request)
+        )
+        return _single(request, endpoint, view, projection, status=201, location=True)
+
+    async def get(request: web.Request) -> web.Response:
+        projection = _projection(request, endpoint)
+        with_computed = wants(endpoint.computed, projection.attributes, projection.excluded)
+        view = await endpoint.service(request).get(
+            request.match_info["id"], with_computed=with_computed
+        )
+        if not_modified(request.headers.get("If-None-Match"), view.record.version):
+            return web.Response(status=304, headers={"ETag": etag_for(view.record.version)})
+        return _single(request, endpoint, view, projection)
+
+    async def replace(request: web.Request) -> web.Response:
+        projection = _projection(request, endpoint)
+        view = await endpoint.service(request).replace(
+            request.match_info["id"],
+            await read_json(request),
+            request_actor(request),
+            if_match=request.headers.get("If-Match"),
+        )
+        return _single(request, endpoint, view, projection)
+
+    async def patch(request: web.Request) -> web.Response:
+        projection = _projection(request, endpoint)
+        view = await endpoint.service(request).patch(
+            request.match_info["id"],
+            await read_json(request),
+            request_actor(request),
+            if_match=request.headers.get("If-Match"),
+        )
+        if "return=minimal" in request.headers.get("Prefer", "").replace(" ", "").lower():
+            return web.Response(status=204, headers={"ETag": etag_for(view.record.version)})
+        return _single(request, endpoint, view, projection)
+
+    async def delete(request: web.Request) -> web.Response:
+        await endpoint.service(request).delete(
+            request.match_info["id"],
+            request_actor(request),
+            if_match=request.headers.get("If-Match"),
+        )
+        return web.Response(status=204)
+
+    return {
+        "list": list_resources,
+        "search": search_post,
+        "create": create,
+        "get": get,
+        "replace": replace,
+        "patch": patch,
+        "delete": delete,
+    }

@@ -1,0 +1,241 @@
+"""Compile a bound SCIM filter (app.scim.ast) into parameterised SQL (RFC 7644 §3.4.2.2).
+
+Values only ever travel as parameters. Every predicate is made NULL-safe (COALESCE … FALSE) so
+`not` and `ne` keep two-valued logic: `ne` is the negation of `eq` (it holds on an absent
+attribute), `eq null` is "not present". Multi-valued attributes match when any value does:
+an EXISTS over their side table or over the JSON array.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from app.scim.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
+from app.scim.errors import ScimError, invalid_filter
+from app.scim.schema_model import Attribute, ResourceType
+from storage.db import Dialect
+from storage.sql_fields import Column, ResourceTable, SideTable
+
+Sql = tuple[str, list]
+_OPERATORS = {"eq": "=", "gt": ">", "ge": ">=", "lt": "<", "le": "<="}
+_TEXT = ("string", "reference", "binary")
+# (SQL of the value, its parameters, its attribute, the column when it is one)
+_Operand = tuple[str, list, Attribute, Column | None]
+_ElementResolver = Callable[[str], _Operand]
+
+
+def like_pattern(value: str, op: str) -> str:
+    escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
+
+
+class FilterCompiler:
+    """Compiles filters and sort keys for one resource table on one SQL dialect."""
+
+    def __init__(self, rt: ResourceType, table: ResourceTable, dialect: Dialect):
+        self.rt = rt
+        self.table = table
+        self.dialect = dialect
+
+    def where(self, node: Filter) -> Sql:
+        return self._node(node, None)
+
+    # -- logic -----------------------------------------------------------------------------
+
+    def _node(self, node: Filter, resolve: _ElementResolver | None) -> Sql:
+        """Compile `node`; `resolve` names element sub-attributes inside `attr[...]`, None at
+        the resource level."""
+        if isinstance(node, And | Or):
+            left_sql, left_params = self._node(node.left, resolve)
+            right_sql, right_params = self._node(node.right, resolve)
+            joiner = " AND " if isinstance(node, And) else " OR "
+            return f"({left_sql}{joiner}{right_sql})", left_params + right_params
+        if isinstance(node, Not):
+            sql, params = self._node(node.expr, resolve)
+            return f"(NOT {sql})", params
+        if isinstance(node, Compare) and node.op == "ne":
+            return self._node(Not(Compare(node.path, "eq", node.value)), resolve)
+        if isinstance(node, Compare) and node.value is None:
+            return self._node(Not(Present(node.path)), resolve)
+        if resolve is None:
+            return self._resource_leaf(node)
+        return self._condition(node, resolve(node.path.attr))
+
+    # -- resource-level leaves ----------------------------------------------------------------
+
+    def _resource_leaf(self, node: Compare | Present | ValuePath) -> Sql:
+        path = node.path
+        if path.uri is None and path.attr == "schemas":
+            return self._schemas(node)
+        attribute = self._attribute(path)
+        side = self.table.side_tables.get(path.attr) if self._is_core(path) else None
+        if isinstance(node, ValuePath):
+            return self._value_path(node, attribute, side)
+        if attribute.multi_valued and attribute.type == "complex":
+            if path.sub is None:  # `emails pr`
+                return self._exists(attribute, side, ("TRUE", []))
+            return self._exists(
+                attribute,
+                side,
+                self._condition(node, self._element_operand(attribute, side, path.sub)),
+            )
+        return self._condition(node, self._resource_operand_for(path, attribute))
+
+    def _value_path(self, node: ValuePath, attribute: Attribute, side: SideTable | None) -> Sql:
+        resolve = self._element_resolver(attribute, side, node.path)
+        inner = self._node(node.filter, resolve)
+        if attribute.multi_valued:
+            return self._exists(attribute, side, inner)
+        return inner
+
+    def _exists(self, attribute: Attribute, side: SideTable | None, condition: Sql) -> Sql:
+        cond_sql, cond_params = condition
+        if side is not None:
+            return (
+                f"EXISTS (SELECT 1 FROM {side.from_sql} WHERE {side.link} AND {cond_sql})",
+                cond_params,
+            )
+        source, path_param = self.dialect.json_elements(self.table.doc, self._keys_of(attribute))
+        return f"EXISTS (SELECT 1 FROM {source} WHERE {cond_sql})", [path_param, *cond_params]
+
+    def _element_resolver(
+        self, attribute: Attribute, side: SideTable | None, path: AttrPath
+    ) -> _ElementResolver:
+        if attribute.multi_valued:
+            return lambda sub: self._element_operand(attribute, side, sub)
+        return lambda sub: self._resource_operand_for(AttrPath(path.uri, path.attr, sub), attribute)
+
+    def _element_operand(self, attribute: Attribute, side: SideTable | None, sub: str) -> _Operand:
+        sub_attribute = attribute.sub(sub)
+        if sub_attribute is None:
+            raise invalid_filter(f'unknown sub-attribute "{sub}" of "{attribute.name}"')
+        if side is not None:
+            column = side.columns.get(sub_attribute.name)
+            if column is None:  # a sub-attribute we do not keep (e.g. members.$ref): no value
+                return "NULL", [], sub_attribute, None
+            return column.sql, [], sub_attribute, column
+        return self.dialect.element_text(sub_attribute.name), [], sub_attribute, None
+
+    def _resource_operand_for(self, path: AttrPath, attribute: Attribute) -> _Operand:
+        target = attribute.sub(path.sub) if path.sub else attribute
+        if target is None:
+            raise invalid_filter(f'unknown attribute "{path}"')
+        if self._is_core(path):
+            column = self.table.columns.get((path.attr, path.sub))
+            if column is not None:
+                return column.sql, [], target, column
+            if path.attr == "meta":
+                if path.sub == "resourceType":
+                    return "CAST(? AS TEXT)", [self.table.resource_type_name], target, None
+                return "NULL", [], target, None
+        sql, param = self.dialect.json_text(self.table.doc, self._keys(path))
+        return sql, [param], target, None
+
+    def _schemas(self, node: Compare | Present | ValuePath) -> Sql:
+        if isinstance(node, Present):
+            return "TRUE", []
+        if not isinstance(node, Compare) or not isinstance(node.value, str):
+            raise invalid_filter('"schemas" can only be compared with eq or ne')
+        if node.value.lower() == self.rt.schema.id.lower():
+            return "TRUE", []
+        extension = self.rt.schema_for_uri(node.value)
+        if extension is None:
+            return "FALSE", []
+        sql, param = self.dialect.json_has_key(self.table.doc, extension.id)
+        return f"COALESCE({sql}, FALSE)", [param]
+
+    # -- one comparison -----------------------------------------------------------------------
+
+    def _condition(self, node: Compare | Present, operand: _Operand) -> Sql:
+        sql, params, attribute, column = operand
+        kind = column.kind if column is not None else attribute.type
+        if isinstance(node, Present):
+            if kind in _TEXT or kind == "string":
+                return f"(COALESCE({sql}, '') <> '')", params
+            return f"({sql} IS NOT NULL)", params
+        op, value = node.op, node.value
+        if kind == "boolean":
+            if column is not None:
+                return f"COALESCE({sql} = ?, FALSE)", [*params, bool(value)]
+            return f"COALESCE({self.dialect.json_bool(sql, bool(value))}, FALSE)", params
+        if kind == "dateTime":
+            return f"COALESCE({sql} {_OPERATORS[op]} ?, FALSE)", [*params, value]
+        if kind in ("integer", "decimal"):
+            return f"COALESCE(CAST({sql} AS NUMERIC) {_OPERATORS[op]} ?, FALSE)", [*params, value]
+        if not isinstance(value, str):
+            raise invalid_filter(f'cannot compare "{node.path}" with {value!r}')
+        lowered_column = column is not None and column.lowered
+        if attribute.case_exact and not lowered_column:
+            left, placeholder = sql, "?"
+        elif lowered_column:
+            left, placeholder, value = sql, "?", value.lower()
+        else:
+            left, placeholder = self.dialect.lower(sql), self.dialect.lower("?")
+        if op in ("co", "sw", "ew"):
+            return (
+                f"COALESCE({left} LIKE {placeholder} ESCAPE '\\', FALSE)",
+                [*params, like_pattern(value, op)],
+            )
+        return f"COALESCE({left} {_OPERATORS[op]} {placeholder}, FALSE)", [*params, value]
+
+    # -- sorting ------------------------------------------------------------------------------
+
+    def sort_key(self, path: AttrPath) -> Sql:
+        """The ORDER BY expression for `sortBy` (RFC 7644 §3.4.2.3): multi-valued attributes
+        sort by their primary (else first) value; case-insensitive strings sort lower-cased."""
+        try:
+            bound = self.rt.canonical(path)
+        except ScimError as error:
+            raise ScimError(
+                400, f"cannot sort by {str(path)!r}: {error.detail}", "invalidValue"
+            ) from None
+        attribute = self._attribute(bound)
+        if attribute.type == "complex" and bound.sub is None:
+            if attribute.sub("value") is None:
+                raise ScimError(
+                    400, f"cannot sort by the complex attribute {str(path)!r}", "invalidValue"
+                )
+            bound = AttrPath(bound.uri, bound.attr, "value")
+        if attribute.multi_valued:
+            side = self.table.side_tables.get(bound.attr) if self._is_core(bound) else None
+            sql, params, target, column = self._element_operand(attribute, side, bound.sub)
+            if side is not None:
+                expression = f"(SELECT {sql} FROM {side.from_sql} WHERE {side.link} ORDER BY {side.first_order} LIMIT 1)"
+                return self._sort_case(expression, target, column), params
+            source, path_param = self.dialect.json_elements(
+                self.table.doc, self._keys_of(attribute)
+            )
+            expression = f"(SELECT {sql} FROM {source} LIMIT 1)"
+            return self._sort_case(expression, target, column), [path_param, *params]
+        sql, params, target, column = self._resource_operand_for(bound, attribute)
+        return self._sort_case(sql, target, column), params
+
+    def _sort_case(self, sql: str, attribute: Attribute, column: Column | None) -> str:
+        if attribute.type in _TEXT and not attribute.case_exact and not (column and column.lowered):
+            return self.dialect.lower(sql)
+        return sql
+
+    # -- names --------------------------------------------------------------------------------
+
+    def _is_core(self, path: AttrPath) -> bool:
+        return path.uri is None or path.uri == self.rt.schema.id
+
+    def _attribute(self, path: AttrPath) -> Attribute:
+        try:
+            _, attribute, _ = self.rt.resolve(AttrPath(path.uri, path.attr))
+        except ScimError as error:
+            raise invalid_filter(error.detail) from None
+        return attribute
+
+    def _keys(self, path: AttrPath) -> list[str]:
+        keys = [] if self._is_core(path) else [path.uri]
+        keys.append(path.attr)
+        if path.sub:
+            keys.append(path.sub)
+        return keys
+
+    def _keys_of(self, attribute: Attribute) -> list[str]:
+        for schema in self.rt.extensions:
+            if schema.attribute(attribute.name) is attribute:
+                return [schema.id, attribute.name]
+        return [attribute.name]

@@ -1,0 +1,180 @@
+"""SQL for users and their e-mail side table."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from storage.db import Connection, Dialect
+from storage.records import Page, UserRecord
+
+_COLUMNS = (
+    "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, "
+    "u.created_at, u.updated_at, u.source"
+)
+
+
+def _user(row) -> UserRecord:
+    return UserRecord(
+        id=row["id"],
+        user_name=row["user_name"],
+        external_id=row["external_id"],
+        display_name=row["display_name"],
+        active=bool(row["active"]),
+        doc=row["doc"],
+        version=row["version"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        source=row["source"],
+    )
+
+
+class UserStore:
+    def __init__(self, conn: Connection, dialect: Dialect):
+        self.conn = conn
+        self.dialect = dialect
+
+    async def insert(self, user: UserRecord, emails: Sequence[dict]) -> None:
+        await self.conn.execute(
+            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name, active,"
+            " source, doc, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            user.id,
+            user.user_name,
+            user.user_name.lower(),
+            user.external_id,
+            user.display_name,
+            user.active,
+            user.source,
+            user.doc,
+            user.version,
+            user.created_at,
+            user.updated_at,
+        )
+        await self._insert_emails(user.id, emails)
+
+    async def update(
+        self, user: UserRecord, emails: Sequence[dict], *, expected_version: int
+    ) -> bool:
+        """Write `user` if its stored version is still `expected_version` (optimistic concurrency)."""
+        changed = await self.conn.execute(
+            "UPDATE users SET user_name = ?, user_name_lower = ?, external_id = ?, display_name = ?,"
+            " active = ?, doc = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?",
+            user.user_name,
+            user.user_name.lower(),
+            user.external_id,
+            user.display_name,
+            user.active,
+            user.doc,
+            user.version,
+            user.updated_at,
+            user.id,
+            expected_version,
+        )
+        if changed:
+            await self.conn.execute("DELETE FROM user_emails WHERE user_id = ?", user.id)
+            await self._insert_emails(user.id, emails)
+        return bool(changed)
+
+    async def _insert_emails(self, user_id: str, emails: Sequence[dict]) -> None:
+        rows = [
+            (
+                user_id,
+                position,
+                email.get("value"),
+                email["value"].lower() if isinstance(email.get("value"), str) else None,
+                email.get("type"),
+                email.get("display"),
+                bool(email.get("primary")),
+            )
+            for position, email in enumerate(emails)
+            if isinstance(email, dict)
+        ]
+        if rows:
+            await self.conn.executemany(
+                "INSERT INTO user_emails (user_id, position, value, value_lower, type, display,"
+                " is_primary) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                rows,
+            )
+
+    async def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
+        lock = self.dialect.for_update if for_update else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM users u WHERE u.id = ?{lock}", user_id
+        )
+        return _user(row) if row else None
+
+    async def find_by_user_name(self, user_name: str) -> UserRecord | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS} FROM users u WHERE u.user_name_lower = ?", user_name.lower()
+        )
+        return _user(row) if row else None
+
+    async def find_by_email(self, email: str) -> list[UserRecord]:
+        rows = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM users u WHERE u.id IN "
+            "(SELECT e.user_id FROM user_emails e WHERE e.value_lower = ?) ORDER BY u.seq",
+            email.lower(),
+        )
+        return [_user(row) for row in rows]
+
+    async def find_by_external_id(self, external_id: str) -> list[UserRecord]:
+        rows = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM users u WHERE u.external_id = ? ORDER BY u.seq", external_id
+        )
+        return [_user(row) for row in rows]
+
+    async def delete(self, user_id: str) -> bool:
+        return bool(await self.conn.execute("DELETE FROM users WHERE id = ?", user_id))
+
+    async def search(
+        self,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        """One page of users matching a compiled filter, and how many match in all."""
+        where_sql, where_params = where
+        order_sql, order_params = order
+        total = await self.conn.fetchval(
+            f"SELECT count(*) FROM users u WHERE {where_sql}", *where_params
+        )
+        if limit <= 0 or offset >= total:
+            return Page([], total)
+        direction = "DESC" if descending else "ASC"
+        rows = await self.conn.fetch(
+            f"SELECT {_COLUMNS} FROM users u WHERE {where_sql} "
+            f"ORDER BY {order_sql} {direction} NULLS LAST, u.seq {direction} LIMIT ? OFFSET ?",
+            *where_params,
+            *order_params,
+            limit,
+            offset,
+        )
+        return Page([_user(row) for row in rows], total)
+
+    async def groups_of(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:
+        """{user id: [(team id, team name)]} for many users in one query (no N+1)."""
+        groups: dict[str, list[tuple[str, str]]] = {user_id: [] for user_id in user_ids}
+        if not user_ids:
+            return groups
+        rows = await self.conn.fetch(
+            "SELECT tm.user_id, t.id, t.display_name FROM team_members tm "
+            f"JOIN teams t ON t.id = tm.team_id WHERE tm.user_id IN "
+            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+            "ORDER BY t.seq",
+            self.dialect.id_list_param(user_ids),
+        )
+        for row in rows:
+            groups[row[0]].append((row[1], row[2]))
+        return groups
+
+    async def missing_ids(self, user_ids: Sequence[str]) -> list[str]:
+        """The ids among `user_ids` that are not users (to refuse phantom members)."""
+        if not user_ids:
+            return []
+        rows = await self.conn.fetch(
+            f"SELECT ids.value FROM {self.dialect.id_list('ids')} "
+            "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = ids.value)",
+            self.dialect.id_list_param(user_ids),
+        )
+        return [row[0] for row in rows]
