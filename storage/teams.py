@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Connection, Dialect
+from storage.paging import search_page
 from storage.records import Member, Page, TeamRecord
 
 _COLUMNS = (
@@ -83,30 +84,13 @@ class TeamStore:
         return bool(await self.conn.execute("DELETE FROM teams WHERE id = ?", team_id))
 
     async def search(
-        self,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
+        self, where: tuple[str, list], order: tuple[str, list], descending: bool, limit: int, offset: int
     ) -> Page:
-        where_sql, where_params = where
-        order_sql, order_params = order
-        total = await self.conn.fetchval(
-            f"SELECT count(*) FROM teams t WHERE {where_sql}", *where_params
+        """One page of teams matching a compiled filter, and how many match in all."""
+        return await search_page(
+            self.conn, table="teams", alias="t", columns=_COLUMNS, where=where, order=order,
+            descending=descending, limit=limit, offset=offset, to_record=_team,
         )
-        if limit <= 0 or offset >= total:
-            return Page([], total)
-        direction = "DESC" if descending else "ASC"
-        rows = await self.conn.fetch(
-            f"SELECT {_COLUMNS} FROM teams t WHERE {where_sql} "
-            f"ORDER BY {order_sql} {direction} NULLS LAST, t.seq {direction} LIMIT ? OFFSET ?",
-            *where_params,
-            *order_params,
-            limit,
-            offset,
-        )
-        return Page([_team(row) for row in rows], total)
 
     # -- members ------------------------------------------------------------------------------
 
