@@ -5,9 +5,13 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.config import Settings
+from app.provisioning.common import Actor
 from app.provisioning.master_key import MasterKey
 from app.provisioning.services import Services
 
 SETTINGS = web.AppKey("settings", Settings)
 SERVICES = web.AppKey("services", Services)
 MASTER_KEY = web.AppKey("master_key", MasterKey)
+
+ACTOR = web.RequestKey("actor", Actor)
+REQUEST_ID = web.RequestKey("request_id", str)

@@ -13,12 +13,11 @@ from aiohttp import web
 
 from app.provisioning.common import Actor
 from app.scim.errors import ScimError
-from app.web.appkeys import MASTER_KEY, SERVICES
+from app.web.appkeys import ACTOR, MASTER_KEY, SERVICES
 from app.web.responses import SCIM_PREFIX
 
 log = logging.getLogger("haimaker.auth")
 
-ACTOR = "haimaker.actor"
 SCIM_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="haimaker SCIM"'}
 ADMIN_PATHS = ("/key/generate", "/key/list", "/key/delete")
 

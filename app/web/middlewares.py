@@ -8,6 +8,7 @@ import uuid
 from aiohttp import web
 
 from app.scim.errors import ScimError
+from app.web.appkeys import REQUEST_ID
 from app.web.responses import error_response
 from storage.db import DatabaseUnavailable
 
@@ -19,9 +20,9 @@ _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 
 @web.middleware
 async def request_id(request: web.Request, handler):
-    request["request_id"] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
+    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
     response = await handler(request)
-    response.headers["X-Request-Id"] = request["request_id"]
+    response.headers["X-Request-Id"] = request[REQUEST_ID]
     return response
 
 
@@ -50,7 +51,7 @@ async def errors(request: web.Request, handler):
             "unexpected error in %s %s [%s]",
             request.method,
             request.path,
-            request.get("request_id"),
+            request.get(REQUEST_ID),
         )
         return error_response(request, ScimError(500, "internal error; it has been logged"))
 
