@@ -5,14 +5,17 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import logging
 import sys
 
 from app.config import Settings, settings_from
+from app.logs import configure_logging
+from app.provisioning.audit_log import event_document
 from app.provisioning.common import CLI
 from app.provisioning.scim_tokens import token_state
 from app.provisioning.services import Services, open_services
 from app.web.scim_render import timestamp
+from storage import describe_url
+from storage.db import DatabaseUnavailable
 
 
 def _database_flags(parser: argparse.ArgumentParser) -> None:
@@ -55,6 +58,7 @@ def build_parser() -> argparse.ArgumentParser:
     audit.add_argument("--target", help="a user, team, key or token id")
     audit.add_argument("--action", help="e.g. user.deactivate, key.delete, team.member_add")
     audit.add_argument("--limit", type=int, default=100)
+    audit.add_argument("--offset", type=int, default=0, help="skip this many newer events")
     _database_flags(audit)
     return parser
 
@@ -121,25 +125,11 @@ async def _token_revoke(services: Services, args) -> int:
 
 
 async def _audit(services: Services, args) -> int:
-    page = await services.audit.page(target_id=args.target, action=args.action, limit=args.limit)
+    page = await services.audit.page(
+        target_id=args.target, action=args.action, limit=args.limit, offset=args.offset
+    )
     for event in page.items:
-        print(
-            json.dumps(
-                {
-                    "at": timestamp(event.at),
-                    "actor": {
-                        "kind": event.actor_kind,
-                        "id": event.actor_id,
-                        "name": event.actor_name,
-                    },
-                    "action": event.action,
-                    "target_type": event.target_type,
-                    "target_id": event.target_id,
-                    "details": event.details,
-                },
-                ensure_ascii=False,
-            )
-        )
+        print(json.dumps(event_document(event), ensure_ascii=False))
     return 0
 
 
@@ -148,14 +138,33 @@ async def _migrate(services: Services, args) -> int:
     return 0
 
 
+def _serve_by_default(argv: list[str]) -> list[str]:
+    """`run.py --port 5000` is `run.py serve --port 5000`: serve is the default command."""
+    if argv and argv[0].startswith("-") and argv[0] not in ("-h", "--help"):
+        return ["serve", *argv]
+    return argv
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(_serve_by_default(sys.argv[1:] if argv is None else argv))
     command = args.command or "serve"
     settings = _settings(args)
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    try:
+        configure_logging(settings.log_level, settings.log_format)
+    except ValueError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return _run_command(command, settings, args)
+    except DatabaseUnavailable as error:
+        print(
+            f"error: cannot reach the database {describe_url(settings.database_url)}: {error}",
+            file=sys.stderr,
+        )
+        return 3
+
+
+def _run_command(command: str, settings: Settings, args: argparse.Namespace) -> int:
     if command == "serve":
         from app.server import serve
 

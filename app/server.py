@@ -2,6 +2,7 @@
 
 With several workers the parent prepares the database (migrations, master key) once before
 starting them, so they never race to do it; every worker is stateless over the same database.
+The workers share a prometheus-client multiprocess directory so /metrics adds them all up.
 """
 
 from __future__ import annotations
@@ -9,15 +10,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import os
 import signal
 import sys
+import tempfile
 
 from aiohttp import web
 
+from app import metrics
 from app.config import Settings
+from app.logs import configure_logging
 from app.provisioning.master_key import load_master_key
 from app.provisioning.services import open_services
-from app.web.app import create_app
+from app.web.app import create_app, runner_options
 from storage import describe_url
 
 log = logging.getLogger("haimaker")
@@ -43,21 +48,26 @@ def _announce(settings: Settings) -> None:
     )
 
 
-def _run_worker(settings: Settings, reuse_port: bool) -> None:
-    logging.basicConfig(
-        level=getattr(logging, settings.log_level.upper(), logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        reuse_port=reuse_port,
-        print=None,
-        access_log=None,
-        handle_signals=True,
-        shutdown_timeout=30,
-    )
+def _run_worker(settings: Settings, reuse_port: bool, announce: bool = False) -> None:
+    """Serve until SIGTERM/SIGINT; then stop listening, let in-flight requests finish (up to
+    `shutdown_timeout_seconds`) and close the database pool (the app's cleanup context).
+    With `announce`, the listening line is logged once the socket is bound, not before."""
+    configure_logging(settings.log_level, settings.log_format)
+    try:
+        web.run_app(
+            create_app(settings),
+            host=settings.host,
+            port=settings.port,
+            reuse_port=reuse_port,
+            print=(lambda _message: _announce(settings)) if announce else None,
+            access_log=None,
+            handle_signals=True,
+            shutdown_timeout=settings.shutdown_timeout_seconds,
+            **runner_options(settings),
+        )
+    finally:
+        metrics.mark_process_dead(os.getpid())
+        log.info("stopped")
 
 
 async def _prepare(settings: Settings) -> None:
@@ -75,11 +85,14 @@ async def _prepare(settings: Settings) -> None:
 
 def serve(settings: Settings) -> int:
     if settings.workers <= 1:
-        _announce(settings)
-        _run_worker(settings, reuse_port=False)
+        _run_worker(settings, reuse_port=False, announce=True)
         return 0
     asyncio.run(_prepare(settings))
     _announce(settings)
+    samples = None
+    if not os.environ.get(metrics.MULTIPROCESS_ENV):
+        samples = tempfile.TemporaryDirectory(prefix="haimaker-metrics-")
+        os.environ[metrics.MULTIPROCESS_ENV] = samples.name  # read by the spawned workers
     context = multiprocessing.get_context("spawn")
     workers = [
         context.Process(target=_run_worker, args=(settings, True), daemon=False)
@@ -97,4 +110,6 @@ def serve(settings: Settings) -> int:
     signal.signal(signal.SIGINT, stop)
     for worker in workers:
         worker.join()
+    if samples is not None:
+        samples.cleanup()
     return max((worker.exitcode or 0) for worker in workers) if sys.platform != "win32" else 0

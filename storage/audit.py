@@ -25,8 +25,11 @@ def _event(row) -> AuditEvent:
 class AuditStore:
     def __init__(self, conn: Connection, dialect: Dialect):
         self.conn = conn
+        self.dialect = dialect
+        self.appended: list[AuditEvent] = []  # this transaction's events, for commit listeners
 
     async def append(self, events: list[AuditEvent]) -> None:
+        self.appended.extend(events)
         if events:
             await self.conn.executemany(
                 "INSERT INTO audit_events (at, actor_kind, actor_id, actor_name, action, target_type,"
@@ -46,6 +49,15 @@ class AuditStore:
                 ],
             )
 
+    async def count_since(self, action: str, target_id: str, since) -> int:
+        """How many `action` events about `target_id` since `since` (an index seek on target)."""
+        return await self.conn.fetchval(
+            "SELECT count(*) FROM audit_events WHERE target_id = ? AND action = ? AND at > ?",
+            target_id,
+            action,
+            since,
+        )
+
     async def page(
         self,
         *,
@@ -54,11 +66,13 @@ class AuditStore:
         limit: int = 100,
         offset: int = 0,
     ) -> Page:
-        """Newest first, optionally for one user/team (`target_id`, or named in the details)."""
+        """Newest first, optionally about one id: the target, the actor, or the user named in
+        the details (a deleted key's owner, a user removed from a team)."""
         conditions, params = ["1 = 1"], []
         if target_id:
-            conditions.append("(target_id = ? OR actor_id = ?)")
-            params += [target_id, target_id]
+            owner_sql, owner_path = self.dialect.json_text("details", ["user_id"])
+            conditions.append(f"(target_id = ? OR actor_id = ? OR {owner_sql} = ?)")
+            params += [target_id, target_id, owner_path, target_id]
         if action:
             conditions.append("action = ?")
             params.append(action)

@@ -11,6 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 
 from storage.db import Connection, Dialect
+from storage.notifications import SCIM_TOKENS_CHANNEL
 from storage.records import AccessTokenRecord, ApiKeyRecord, DeletedCredential, ScimTokenRecord
 
 _TOKEN_COLUMNS = "id, name, created_at, created_by, last_used_at, expires_at, revoked_at"
@@ -32,6 +33,7 @@ def _deleted_keys(rows) -> list[DeletedCredential]:
 class ScimTokenStore:
     def __init__(self, conn: Connection, dialect: Dialect):
         self.conn = conn
+        self.dialect = dialect
 
     async def insert(self, token: ScimTokenRecord, token_hash: str) -> None:
         await self.conn.execute(
@@ -65,13 +67,17 @@ class ScimTokenStore:
         return _token(row) if row else None
 
     async def revoke(self, token_id: str, now: dt.datetime) -> bool:
-        return bool(
+        """Revoke, and tell every process (delivered at commit) to drop cached tokens."""
+        revoked = bool(
             await self.conn.execute(
                 "UPDATE scim_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
                 now,
                 token_id,
             )
         )
+        if revoked and self.dialect.notify_sql:
+            await self.conn.fetchval(self.dialect.notify_sql, SCIM_TOKENS_CHANNEL, token_id)
+        return revoked
 
     async def touch(self, token_id: str, now: dt.datetime) -> None:
         await self.conn.execute(

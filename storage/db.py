@@ -34,11 +34,15 @@ class Connection(Protocol):
     async def fetchval(self, sql: str, *args: Any) -> Any: ...
     async def execute(self, sql: str, *args: Any) -> int: ...
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None: ...
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None: ...  # COPY where the backend has it (bulk loads)
 
 
 class Dialect(Protocol):
     name: str
     for_update: str  # " FOR UPDATE" where row locks exist, "" where the transaction locks all
+    key_share: str  # " FOR KEY SHARE" where row locks exist: the rows outlive this transaction
     timestamp_param: str  # a placeholder typed as a timestamp where the type cannot be inferred
 
     def json_text(self, column: str, keys: Sequence[str]) -> tuple[str, Any]:
@@ -62,6 +66,16 @@ class Dialect(Protocol):
 
     def id_list_param(self, ids: Sequence[str]) -> Any: ...
 
+    def starts_with(self, column: str, prefix: str) -> tuple[str, list]:
+        """SQL for `column` (a lower-cased text column) beginning with `prefix`, and its
+        parameters; an index seek where the backend can make it one."""
+
+    def json_pairs(self, first: str, second: str, from_sql: str, where: str, order: str) -> str:
+        """A scalar subquery: the JSON array of [first, second] pairs of the rows of
+        `from_sql` matching `where`, ordered by `order` (`where` may name the outer row)."""
+
+    notify_sql: str | None  # `SELECT pg_notify(channel, payload)` where NOTIFY exists, else None
+
 
 class Database(Protocol):
     dialect: Dialect
@@ -72,6 +86,18 @@ class Database(Protocol):
 
     def reader(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for reads (a consistent snapshot per statement at least)."""
+
+    def quick_reader(self) -> AbstractAsyncContextManager[Connection]:
+        """A connection for short indexed reads (point lookups); on SQLite it skips the thread
+        hop, so nothing slow (scans, big counts) may run on it."""
+
+    async def listen(self, channel: str, on_event, on_live) -> Any:
+        """Call `on_event(payload)` on each NOTIFY on `channel` from any process and
+        `on_live(bool)` when the subscription starts or drops; None where there is no such
+        feed (then nothing may be cached across processes)."""
+
+    async def data_version(self) -> int | None:
+        """A cheap counter that changes on every commit by any connection (SQLite), or None."""
 
     async def ping(self) -> None: ...
 

@@ -25,16 +25,21 @@ async def search_page(
     never skips or repeats a row, with the count of all matches (RFC 7644 §3.4.2.4)."""
     where_sql, where_params = where
     order_sql, order_params = order
-    total = await conn.fetchval(f"SELECT count(*) FROM {table} {alias} WHERE {where_sql}", *where_params)
-    if limit <= 0 or offset >= total:
-        return Page([], total)
+    count_sql = f"SELECT count(*) FROM {table} {alias} WHERE {where_sql}"
+    if limit <= 0:
+        return Page([], await conn.fetchval(count_sql, *where_params))
     direction = "DESC" if descending else "ASC"
+    # The count rides along as an uncorrelated scalar subquery (computed once): one round trip.
     rows = await conn.fetch(
-        f"SELECT {columns} FROM {table} {alias} WHERE {where_sql} "
+        f"SELECT {columns}, ({count_sql}) AS total_matches FROM {table} {alias} WHERE {where_sql} "
         f"ORDER BY {order_sql} {direction} NULLS LAST, {alias}.seq {direction} LIMIT ? OFFSET ?",
+        *where_params,
         *where_params,
         *order_params,
         limit,
         offset,
     )
-    return Page([to_record(row) for row in rows], total)
+    if not rows:  # past the end (or nothing matches): the total still has to be told
+        total = await conn.fetchval(count_sql, *where_params) if offset else 0
+        return Page([], total)
+    return Page([to_record(row) for row in rows], rows[0]["total_matches"])

@@ -55,7 +55,7 @@ USERS = ResourceTable(
     columns={
         **_meta("u"),
         ("userName", None): Column("u.user_name_lower", lowered=True),
-        ("displayName", None): Column("u.display_name"),
+        ("displayName", None): Column("u.display_name_lower", lowered=True),
         ("active", None): Column("u.active", kind="boolean"),
     },
     side_tables={
@@ -68,7 +68,7 @@ USERS = ResourceTable(
                 "display": Column("e.display"),
                 "primary": Column("e.is_primary", kind="boolean"),
             },
-            first_order="e.is_primary DESC, e.position",
+            first_order="COALESCE(e.is_primary, FALSE) DESC, e.position",
         ),
         "groups": SideTable(
             from_sql="team_members gm JOIN teams gt ON gt.id = gm.team_id",

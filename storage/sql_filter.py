@@ -24,6 +24,14 @@ _Operand = tuple[str, list, Attribute, Column | None]
 _ElementResolver = Callable[[str], _Operand]
 
 
+def _two_valued(predicate: str, predicate_params: list, operand: str, operand_params: list) -> Sql:
+    """`predicate` made never NULL (so `not` stays two-valued) in a form the database can
+    still answer from an index on `operand` (a COALESCE around it would hide the column).
+    The compared value is never NULL (`eq null` compiles to "not present"), so the predicate
+    is NULL exactly when the operand is."""
+    return f"({predicate} AND {operand} IS NOT NULL)", [*predicate_params, *operand_params]
+
+
 def like_pattern(value: str, op: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
@@ -91,8 +99,11 @@ class FilterCompiler:
     def _exists(self, attribute: Attribute, side: SideTable | None, condition: Sql) -> Sql:
         cond_sql, cond_params = condition
         if side is not None:
+            # `id IN (uncorrelated subquery)`, not a correlated EXISTS: SQLite would run an
+            # EXISTS once per resource row, while this seeks the side table's index once.
+            inner, outer = (part.strip() for part in side.link.split("="))
             return (
-                f"EXISTS (SELECT 1 FROM {side.from_sql} WHERE {side.link} AND {cond_sql})",
+                f"{outer} IN (SELECT {inner} FROM {side.from_sql} WHERE {cond_sql})",
                 cond_params,
             )
         source, path_param = self.dialect.json_elements(self.table.doc, self._keys_of(attribute))
@@ -156,12 +167,14 @@ class FilterCompiler:
         op, value = node.op, node.value
         if kind == "boolean":
             if column is not None:
-                return f"COALESCE({sql} = ?, FALSE)", [*params, bool(value)]
-            return f"COALESCE({self.dialect.json_bool(sql, bool(value))}, FALSE)", params
+                return _two_valued(f"{sql} = ?", [*params, bool(value)], sql, params)
+            return _two_valued(self.dialect.json_bool(sql, bool(value)), params, sql, params)
         if kind == "dateTime":
-            return f"COALESCE({sql} {_OPERATORS[op]} ?, FALSE)", [*params, value]
+            return _two_valued(f"{sql} {_OPERATORS[op]} ?", [*params, value], sql, params)
         if kind in ("integer", "decimal"):
-            return f"COALESCE(CAST({sql} AS NUMERIC) {_OPERATORS[op]} ?, FALSE)", [*params, value]
+            return _two_valued(
+                f"CAST({sql} AS NUMERIC) {_OPERATORS[op]} ?", [*params, value], sql, params
+            )
         if not isinstance(value, str):
             raise invalid_filter(f'cannot compare "{node.path}" with {value!r}')
         lowered_column = column is not None and column.lowered
@@ -172,11 +185,13 @@ class FilterCompiler:
         else:
             left, placeholder = self.dialect.lower(sql), self.dialect.lower("?")
         if op in ("co", "sw", "ew"):
-            return (
-                f"COALESCE({left} LIKE {placeholder} ESCAPE '\\', FALSE)",
+            return _two_valued(
+                f"{left} LIKE {placeholder} ESCAPE '\\'",
                 [*params, like_pattern(value, op)],
+                sql,
+                params,
             )
-        return f"COALESCE({left} {_OPERATORS[op]} {placeholder}, FALSE)", [*params, value]
+        return _two_valued(f"{left} {_OPERATORS[op]} {placeholder}", [*params, value], sql, params)
 
     # -- sorting ------------------------------------------------------------------------------
 

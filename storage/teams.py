@@ -171,6 +171,27 @@ class TeamStore:
         )
         return [row[0] for row in rows]
 
+    async def lock(self, team_ids: Sequence[str]) -> None:
+        """Lock these teams' rows, in id order, where rows lock. Writers that lock both take
+        teams before users, so a user delete and a membership PATCH never deadlock."""
+        if team_ids and self.dialect.for_update:
+            await self.conn.fetch(
+                "SELECT t.id FROM teams t WHERE t.id IN "
+                f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+                f"ORDER BY t.id{self.dialect.for_update}",
+                self.dialect.id_list_param(list(team_ids)),
+            )
+
+    async def touch_many(self, team_ids: Sequence[str], now) -> None:
+        """`touch` for many teams in one statement."""
+        if team_ids:
+            await self.conn.execute(
+                "UPDATE teams SET version = version + 1, updated_at = ? WHERE id IN "
+                f"(SELECT ids.value FROM {self.dialect.id_list('ids')})",
+                now,
+                self.dialect.id_list_param(list(team_ids)),
+            )
+
     async def touch(self, team_id: str, now) -> None:
         """Bump the version after a membership change, so ETags change with the members."""
         await self.conn.execute(

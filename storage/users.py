@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import orjson
+
 from storage.db import Connection, Dialect
 from storage.paging import search_page
 from storage.records import Page, UserRecord
@@ -29,6 +31,17 @@ def _user(row) -> UserRecord:
     )
 
 
+def _lower(value: str | None) -> str | None:
+    return value.lower() if isinstance(value, str) else None
+
+
+def _pairs(raw) -> list[tuple[str, str]]:
+    """The (team id, team name) pairs of a `Dialect.json_pairs` column."""
+    if isinstance(raw, str | bytes):
+        raw = orjson.loads(raw)
+    return [(pair[0], pair[1]) for pair in raw or ()]
+
+
 class UserStore:
     def __init__(self, conn: Connection, dialect: Dialect):
         self.conn = conn
@@ -36,13 +49,15 @@ class UserStore:
 
     async def insert(self, user: UserRecord, emails: Sequence[dict]) -> None:
         await self.conn.execute(
-            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name, active,"
-            " source, doc, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
+            " display_name_lower, active, source, doc, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             user.id,
             user.user_name,
             user.user_name.lower(),
             user.external_id,
             user.display_name,
+            _lower(user.display_name),
             user.active,
             user.source,
             user.doc,
@@ -56,8 +71,9 @@ class UserStore:
         """Insert many users (without e-mails) in one batched statement: imports, benchmarks
         and fixtures that need thousands of users quickly."""
         await self.conn.executemany(
-            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name, active,"
-            " source, doc, version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
+            " display_name_lower, active, source, doc, version, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 (
                     user.id,
@@ -65,6 +81,7 @@ class UserStore:
                     user.user_name.lower(),
                     user.external_id,
                     user.display_name,
+                    _lower(user.display_name),
                     user.active,
                     user.source,
                     user.doc,
@@ -82,11 +99,13 @@ class UserStore:
         """Write `user` if its stored version is still `expected_version` (optimistic concurrency)."""
         changed = await self.conn.execute(
             "UPDATE users SET user_name = ?, user_name_lower = ?, external_id = ?, display_name = ?,"
-            " active = ?, doc = ?, version = ?, updated_at = ? WHERE id = ? AND version = ?",
+            " display_name_lower = ?, active = ?, doc = ?, version = ?, updated_at = ?"
+            " WHERE id = ? AND version = ?",
             user.user_name,
             user.user_name.lower(),
             user.external_id,
             user.display_name,
+            _lower(user.display_name),
             user.active,
             user.doc,
             user.version,
@@ -108,7 +127,7 @@ class UserStore:
                 email["value"].lower() if isinstance(email.get("value"), str) else None,
                 email.get("type"),
                 email.get("display"),
-                bool(email.get("primary")),
+                email.get("primary") if isinstance(email.get("primary"), bool) else None,
             )
             for position, email in enumerate(emails)
             if isinstance(email, dict)
@@ -126,6 +145,36 @@ class UserStore:
             f"SELECT {_COLUMNS} FROM users u WHERE u.id = ?{lock}", user_id
         )
         return _user(row) if row else None
+
+    def _groups_column(self) -> str:
+        return self.dialect.json_pairs(
+            "t.id",
+            "t.display_name",
+            "team_members tm JOIN teams t ON t.id = tm.team_id",
+            "tm.user_id = u.id",
+            "t.seq",
+        )
+
+    async def get_with_groups(self, user_id: str) -> tuple[UserRecord, list[tuple[str, str]]] | None:
+        """The user and their teams (RFC 7643 §4.1.2 `groups`) in one statement: one round
+        trip for a `GET /Users/{id}`."""
+        row = await self.conn.fetchrow(
+            f"SELECT {_COLUMNS}, {self._groups_column()} AS groups FROM users u WHERE u.id = ?",
+            user_id,
+        )
+        return (_user(row), _pairs(row["groups"])) if row else None
+
+    async def search_with_groups(
+        self, where: tuple[str, list], order: tuple[str, list], descending: bool, limit: int, offset: int
+    ) -> Page:
+        """Like `search`, each item a (record, groups) pair, the groups read in the same
+        statement (a correlated subquery per returned row, never per matching row)."""
+        return await search_page(
+            self.conn, table="users", alias="u",
+            columns=f"{_COLUMNS}, {self._groups_column()} AS groups",
+            where=where, order=order, descending=descending, limit=limit, offset=offset,
+            to_record=lambda row: (_user(row), _pairs(row["groups"])),
+        )
 
     async def find_by_user_name(self, user_name: str) -> UserRecord | None:
         row = await self.conn.fetchrow(
@@ -176,12 +225,18 @@ class UserStore:
         return groups
 
     async def missing_ids(self, user_ids: Sequence[str]) -> list[str]:
-        """The ids among `user_ids` that are not users (to refuse phantom members)."""
+        """The ids among `user_ids` that are not users (to refuse phantom members).
+
+        The users found are key-share locked where rows lock, so none can be deleted before
+        this transaction commits: a membership written next never meets a user deleted in
+        between (which would break the foreign key), and a user deleted just before is
+        reported here as missing."""
         if not user_ids:
             return []
         rows = await self.conn.fetch(
-            f"SELECT ids.value FROM {self.dialect.id_list('ids')} "
-            "WHERE NOT EXISTS (SELECT 1 FROM users u WHERE u.id = ids.value)",
+            "SELECT u.id FROM users u WHERE u.id IN "
+            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}){self.dialect.key_share}",
             self.dialect.id_list_param(user_ids),
         )
-        return [row[0] for row in rows]
+        found = {row[0] for row in rows}
+        return [user_id for user_id in dict.fromkeys(user_ids) if user_id not in found]

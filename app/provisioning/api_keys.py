@@ -32,16 +32,17 @@ class ApiKeys:
             id=new_id(), user_id=user_id, team_id=team_id, key_alias=key_alias, created_at=now
         )
         async with self.repo.transaction() as stores:
+            # The team is locked first (teams before users, as every writer does): a removal
+            # from the team or its deletion then either sees this key or is seen by this check.
+            if team_id is not None and await stores.teams.get(team_id, for_update=True) is None:
+                raise not_found("Group", team_id)
             user = await stores.users.get(user_id, for_update=True)
             if user is None:
                 raise not_found("User", user_id)
             if not user.active:
                 raise invalid_value("the user is not active; keys are only issued to active users")
-            if team_id is not None:
-                if await stores.teams.get(team_id) is None:
-                    raise not_found("Group", team_id)
-                if team_id not in await stores.teams.teams_of_user(user_id):
-                    raise invalid_value("the user is not a member of that team")
+            if team_id is not None and team_id not in await stores.teams.teams_of_user(user_id):
+                raise invalid_value("the user is not a member of that team")
             await stores.api_keys.insert(record, hash_secret(secret))
             await stores.audit.append(
                 [
@@ -76,7 +77,7 @@ class ApiKeys:
         """The live key with this secret whose user is active, else None. Reads the database on
         every call: nothing caches a key's validity past the commit that deletes it."""
         presented_hash = hash_secret(presented)
-        async with self.repo.reader() as stores:
+        async with self.repo.quick_reader() as stores:
             found = await stores.api_keys.find_live_by_hash(presented_hash)
         if found is None or not same_hash(presented_hash, found[1]):
             return None

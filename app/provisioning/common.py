@@ -25,7 +25,10 @@ CLI = Actor("cli", None, "command line")
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
+    """Now, to the millisecond: what is stored equals what `meta` shows, so a client filtering
+    `meta.lastModified eq/gt` with a value it was shown gets what it asked for."""
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
 
 
 def new_id() -> str:

@@ -6,6 +6,8 @@ import datetime as dt
 
 from app.provisioning.common import Actor, audit_event, new_id, utcnow
 from app.provisioning.secrets import SCIM_TOKEN_PREFIX, hash_secret, new_secret, same_hash
+from app.provisioning.token_cache import ScimTokenCache
+from storage.notifications import SCIM_TOKENS_CHANNEL
 from storage.records import ScimTokenRecord
 from storage.repository import Repository
 
@@ -23,6 +25,9 @@ def token_state(token: ScimTokenRecord, now: dt.datetime) -> str:
 class ScimTokens:
     def __init__(self, repo: Repository):
         self.repo = repo
+        self._cache = ScimTokenCache()
+        self._last_touched: dict[str, dt.datetime] = {}
+        self._feed_started = False
 
     async def create(
         self, name: str, actor: Actor, *, expires_in_days: int | None = None
@@ -68,20 +73,44 @@ class ScimTokens:
                     )
                 ]
             )
+        self._cache.invalidate()  # this process at once; the others through the notification
         return True
 
     async def authenticate(self, presented: str) -> ScimTokenRecord | None:
-        """The live token with this secret, else None (unknown, revoked or expired)."""
+        """The live token with this secret, else None (unknown, revoked or expired). Served
+        from the token cache only while revocations reach it (app.provisioning.token_cache)."""
+        if not self._feed_started:
+            await self._start_feed()
         presented_hash = hash_secret(presented)
-        async with self.repo.reader() as stores:
-            found = await stores.scim_tokens.find_by_hash(presented_hash)
-        if found is None or not same_hash(presented_hash, found[1]):
-            return None
-        token = found[0]
         now = utcnow()
+        version = await self.repo.db.data_version()
+        token = self._cache.get(presented_hash, now, version)
+        if token is None:
+            generation = self._cache.generation()
+            async with self.repo.quick_reader() as stores:
+                found = await stores.scim_tokens.find_by_hash(presented_hash)
+            if found is None or not same_hash(presented_hash, found[1]):
+                return None
+            token = found[0]
+            if token.revoked_at is None:
+                self._cache.put(presented_hash, token, generation, now, version)
         if token_state(token, now) != "active":
             return None
-        if token.last_used_at is None or now - token.last_used_at > LAST_USED_RESOLUTION:
+        last_used = self._last_touched.get(token.id, token.last_used_at)
+        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
+            self._last_touched[token.id] = now
             async with self.repo.transaction() as stores:
                 await stores.scim_tokens.touch(token.id, now)
         return token
+
+    async def _start_feed(self) -> None:
+        """Postgres: LISTEN for revocations; SQLite: no feed, entries checked by data version."""
+        self._feed_started = True
+        try:
+            feed = await self.repo.db.listen(
+                SCIM_TOKENS_CHANNEL, self._cache.invalidate, self._cache.set_live
+            )
+            if feed is None:
+                self._cache.set_live(await self.repo.db.data_version() is not None)
+        except Exception:  # no feed means no cache, never a failed request
+            self._cache.set_live(False)

@@ -10,10 +10,16 @@ from storage.sql_fields import ResourceTable
 from storage.sql_filter import FilterCompiler
 
 
-async def search_resources(
-    stores: Stores, store, rt: ResourceType, table: ResourceTable, query: ListQuery
-) -> Page:
+def compile_query(stores: Stores, rt: ResourceType, table: ResourceTable, query: ListQuery):
+    """The query's filter and sort key as SQL (where, order) for this backend."""
     compiler = FilterCompiler(rt, table, stores.dialect)
     where = compiler.where(query.filter) if query.filter is not None else ("TRUE", [])
     order = compiler.sort_key(query.sort_by) if query.sort_by is not None else (table.order, [])
+    return where, order
+
+
+async def search_resources(
+    stores: Stores, store, rt: ResourceType, table: ResourceTable, query: ListQuery
+) -> Page:
+    where, order = compile_query(stores, rt, table, query)
     return await store.search(where, order, query.descending, query.count, query.offset)

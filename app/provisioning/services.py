@@ -7,6 +7,7 @@ from attrs import frozen
 from app.config import Settings
 from app.provisioning.api_keys import ApiKeys
 from app.provisioning.audit_log import AuditLog
+from app.provisioning.bulk import BulkProvisioning
 from app.provisioning.scim_tokens import ScimTokens
 from app.provisioning.teams import TeamProvisioning
 from app.provisioning.users import UserProvisioning
@@ -26,21 +27,31 @@ class Services:
     api_keys: ApiKeys
     audit: AuditLog
 
+    bulk: BulkProvisioning
+
     @classmethod
     def over(cls, db: Database, settings: Settings) -> Services:
         repo = Repository(db)
+
+        def users_over(repository) -> UserProvisioning:
+            return UserProvisioning(repository, max_patch_operations=settings.max_patch_operations)
+
+        def teams_over(repository) -> TeamProvisioning:
+            return TeamProvisioning(
+                repository,
+                max_patch_operations=settings.max_patch_operations,
+                max_members_per_request=settings.max_members_per_request,
+            )
+
         return cls(
             db=db,
             repo=repo,
-            users=UserProvisioning(repo, max_patch_operations=settings.max_patch_operations),
-            teams=TeamProvisioning(
-                repo,
-                max_patch_operations=settings.max_patch_operations,
-                max_members_per_request=settings.max_members_per_request,
-            ),
+            users=users_over(repo),
+            teams=teams_over(repo),
             scim_tokens=ScimTokens(repo),
             api_keys=ApiKeys(repo),
             audit=AuditLog(repo),
+            bulk=BulkProvisioning(repo, users_over, teams_over),
         )
 
 

@@ -25,6 +25,7 @@ from app.scim.schemas import GROUP_RESOURCE
 from storage.db import Conflict
 from storage.records import Member, TeamRecord
 from storage.repository import Stores
+from storage.selective import is_selective
 from storage.sql_fields import TEAMS
 
 MEMBERS = GROUP_RESOURCE.schema.attribute("members")
@@ -75,7 +76,8 @@ class TeamProvisioning:
     # -- reads --------------------------------------------------------------------------------
 
     async def get(self, team_id: str, *, with_computed: bool = True) -> TeamView:
-        async with self.repo.reader() as stores:
+        reader = self.repo.reader if with_computed else self.repo.quick_reader
+        async with reader() as stores:
             record = await stores.teams.get(team_id)
             if record is None:
                 raise not_found("Group", team_id)
@@ -85,7 +87,11 @@ class TeamProvisioning:
     async def search(
         self, query: ListQuery, *, with_computed: bool = True
     ) -> tuple[list[TeamView], int]:
-        async with self.repo.reader() as stores:
+        """Entra's match (`displayName eq` without members) runs on the quick reader."""
+        quick = not with_computed and is_selective(
+            query.filter, TEAMS.table, GROUP_RESOURCE.schema.id
+        )
+        async with (self.repo.quick_reader if quick else self.repo.reader)() as stores:
             page = await search_resources(stores, stores.teams, GROUP_RESOURCE, TEAMS, query)
             ids = [record.id for record in page.items]
             members = await stores.teams.members(ids) if with_computed else {}
@@ -96,7 +102,11 @@ class TeamProvisioning:
 
     # -- writes -------------------------------------------------------------------------------
 
-    async def create(self, body: object, actor: Actor, *, source: str = "scim") -> TeamView:
+    async def create(
+        self, body: object, actor: Actor, *, source: str = "scim", with_members: bool = True
+    ) -> TeamView:
+        """POST. `with_members=False` when the caller will not show them (Bulk, a response
+        without members): a 10,000-member group is then not read back."""
         doc, member_ids = _split_members(canonicalize_resource(body, GROUP_RESOURCE))
         self._check_size(member_ids)
         now = utcnow()
@@ -115,23 +125,37 @@ class TeamProvisioning:
             ]
             events += _member_events(actor, record.id, now, added=member_ids)
             await stores.audit.append(events)
-            members = (await stores.teams.members([record.id]))[record.id]
+            members = (await stores.teams.members([record.id]))[record.id] if with_members else None
         return TeamView(record, members)
 
     async def replace(
-        self, team_id: str, body: object, actor: Actor, *, if_match: str | None
+        self,
+        team_id: str,
+        body: object,
+        actor: Actor,
+        *,
+        if_match: str | None,
+        with_members: bool = True,
     ) -> TeamView:
         """PUT: the body's member list is the new membership (Keycloak, Okta wizard apps)."""
         doc, member_ids = _split_members(canonicalize_resource(body, GROUP_RESOURCE))
         self._check_size(member_ids)
         changes = [MemberChange("replace", tuple(member_ids))]
         return await self._write(
-            team_id, lambda current: doc, changes, actor, if_match, "team.replace"
+            team_id, lambda current: doc, changes, actor, if_match, "team.replace", with_members
         )
 
     async def patch(
-        self, team_id: str, body: object, actor: Actor, *, if_match: str | None
+        self,
+        team_id: str,
+        body: object,
+        actor: Actor,
+        *,
+        if_match: str | None,
+        with_members: bool = True,
     ) -> TeamView:
+        """PATCH (RFC 7644 §3.5.2). The cost of adding one member does not grow with the team
+        when the members are not shown back (`with_members=False`)."""
         operations = parse_patch_request(body, max_operations=self.max_patch_operations)
         doc_operations, changes = split_member_changes(operations, GROUP_RESOURCE)
         self._check_size([i for change in changes for i in change.ids])
@@ -141,9 +165,13 @@ class TeamProvisioning:
                 return current.doc
             return apply_patch(current.doc, doc_operations, GROUP_RESOURCE, resource_id=team_id)
 
-        return await self._write(team_id, compute, changes, actor, if_match, "team.update")
+        return await self._write(
+            team_id, compute, changes, actor, if_match, "team.update", with_members
+        )
 
-    async def _write(self, team_id, compute, changes, actor, if_match, action) -> TeamView:
+    async def _write(
+        self, team_id, compute, changes, actor, if_match, action, with_members=True
+    ) -> TeamView:
         async with self.repo.transaction() as stores:
             current = await stores.teams.get(team_id, for_update=True)
             if current is None:
@@ -179,7 +207,7 @@ class TeamProvisioning:
             deleted_keys = await stores.api_keys.delete_for_team_members(team_id, removed)
             events += credential_events(deleted_keys, actor, now, "removed from team")
             await stores.audit.append(events)
-            members = (await stores.teams.members([team_id]))[team_id]
+            members = (await stores.teams.members([team_id]))[team_id] if with_members else None
         return TeamView(record, members)
 
     async def _apply_member_changes(

@@ -13,7 +13,7 @@ from attrs import frozen
 
 from app.provisioning.access import revoke_user_access
 from app.provisioning.common import Actor, audit_event, conflict_error, new_id, not_found, utcnow
-from app.provisioning.search import search_resources
+from app.provisioning.search import compile_query, search_resources
 from app.scim.codec import canonicalize_resource
 from app.scim.listing import ListQuery
 from app.scim.patch import apply_patch, parse_patch_request
@@ -22,6 +22,7 @@ from app.scim.schemas import USER_RESOURCE
 from storage.db import Conflict
 from storage.records import Page, UserRecord
 from storage.repository import Repository, Stores
+from storage.selective import is_selective
 from storage.sql_fields import USERS
 
 
@@ -41,7 +42,7 @@ def _record(
         user_name=doc["userName"],
         external_id=doc.get("externalId"),
         display_name=doc.get("displayName"),
-        active=doc["active"],
+        active=doc.get("active", True),
         doc=doc,
         version=version,
         created_at=created,
@@ -80,12 +81,16 @@ class UserProvisioning:
         return UserView(record, [])
 
     async def get(self, user_id: str, *, with_computed: bool = True) -> UserView:
-        async with self.repo.reader() as stores:
-            record = await stores.users.get(user_id)
-            if record is None:
-                raise not_found("User", user_id)
-            groups = await stores.users.groups_of([user_id]) if with_computed else {user_id: []}
-        return UserView(record, groups[user_id])
+        """One indexed statement on the quick reader (the user with their groups)."""
+        async with self.repo.quick_reader() as stores:
+            if not with_computed:
+                record = await stores.users.get(user_id)
+                found = (record, []) if record is not None else None
+            else:
+                found = await stores.users.get_with_groups(user_id)
+        if found is None:
+            raise not_found("User", user_id)
+        return UserView(*found)
 
     async def replace(
         self, user_id: str, body: object, actor: Actor, *, if_match: str | None
@@ -103,13 +108,14 @@ class UserProvisioning:
     async def patch(
         self, user_id: str, body: object, actor: Actor, *, if_match: str | None
     ) -> UserView:
-        """PATCH (RFC 7644 §3.5.2), every IdP dialect normalised by the pure engine."""
+        """PATCH (RFC 7644 §3.5.2), every IdP dialect normalised by the pure engine. A `remove`
+        of `active` leaves it unassigned (§3.5.2.2), which this server reads as active, the
+        same default a create without `active` gets (RFC 7643 §4.1.1 leaves the meaning to the
+        service provider)."""
         operations = parse_patch_request(body, max_operations=self.max_patch_operations)
 
         def compute(current: UserRecord) -> dict:
-            doc = apply_patch(current.doc, operations, USER_RESOURCE, resource_id=user_id)
-            doc.setdefault("active", current.active)
-            return doc
+            return apply_patch(current.doc, operations, USER_RESOURCE, resource_id=user_id)
 
         return await self._write(user_id, compute, actor, if_match=if_match, action="user.update")
 
@@ -178,27 +184,32 @@ class UserProvisioning:
         return []
 
     async def delete(self, user_id: str, actor: Actor, *, if_match: str | None = None) -> None:
-        """DELETE (RFC 7644 §3.6): the user, their memberships, keys and access tokens."""
+        """DELETE (RFC 7644 §3.6): the user, their memberships, keys and access tokens.
+
+        The user's teams are locked before the user (the order every writer follows), so a
+        concurrent membership PATCH on one of them waits instead of deadlocking."""
         async with self.repo.transaction() as stores:
+            await stores.teams.lock(await stores.teams.teams_of_user(user_id))
             current = await stores.users.get(user_id, for_update=True)
             if current is None:
                 raise not_found("User", user_id)
             require_if_match(if_match, current.version)
             now = utcnow()
             events = await revoke_user_access(stores, user_id, actor, now, "user deleted")
-            for team_id in await stores.teams.remove_user_everywhere(user_id):
-                await stores.teams.touch(team_id, now)
-                events.append(
-                    audit_event(
-                        actor,
-                        "team.member_remove",
-                        "team",
-                        team_id,
-                        now,
-                        user_id=user_id,
-                        reason="user deleted",
-                    )
+            left = await stores.teams.remove_user_everywhere(user_id)
+            await stores.teams.touch_many(left, now)
+            events += [
+                audit_event(
+                    actor,
+                    "team.member_remove",
+                    "team",
+                    team_id,
+                    now,
+                    user_id=user_id,
+                    reason="user deleted",
                 )
+                for team_id in left
+            ]
             await stores.users.delete(user_id)
             events.append(
                 audit_event(actor, "user.delete", "user", user_id, now, userName=current.user_name)
@@ -208,11 +219,19 @@ class UserProvisioning:
     async def search(
         self, query: ListQuery, *, with_computed: bool = True
     ) -> tuple[list[UserView], int]:
-        async with self.repo.reader() as stores:
-            page: Page = await search_resources(stores, stores.users, USER_RESOURCE, USERS, query)
-            ids = [record.id for record in page.items]
-            groups = await stores.users.groups_of(ids) if with_computed else dict.fromkeys(ids, [])
-        return [UserView(record, groups[record.id]) for record in page.items], page.total
+        """A selective filter (an indexed `eq`, as IdPs match users) runs on the quick reader;
+        anything that may scan runs on the ordinary one."""
+        selective = is_selective(query.filter, USERS.table, USER_RESOURCE.schema.id)
+        reader = self.repo.quick_reader if selective else self.repo.reader
+        async with reader() as stores:
+            if with_computed:
+                where, order = compile_query(stores, USER_RESOURCE, USERS, query)
+                page: Page = await stores.users.search_with_groups(
+                    where, order, query.descending, query.count, query.offset
+                )
+                return [UserView(*item) for item in page.items], page.total
+            page = await search_resources(stores, stores.users, USER_RESOURCE, USERS, query)
+        return [UserView(record, []) for record in page.items], page.total
 
 
 def _changed_attributes(before: dict, after: dict) -> list[str]:

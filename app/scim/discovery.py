@@ -32,7 +32,8 @@ class Capabilities:
 
 
 def service_provider_config_document(caps: Capabilities, base_url: str) -> dict:
-    """RFC 7643 §5. `default_page_size` has no RFC 7643 field and is not published."""
+    """RFC 7643 §5, with the RFC 9865 §4 `pagination` object: index paging only, the default
+    page size, and the largest page (`filter_max_results`: a larger `count` is cut to it)."""
     document: dict = {"schemas": [SERVICE_PROVIDER_CONFIG_URN]}
     if caps.documentation_uri:
         document["documentationUri"] = caps.documentation_uri
@@ -45,6 +46,13 @@ def service_provider_config_document(caps: Capabilities, base_url: str) -> dict:
                 "maxPayloadSize": caps.bulk_max_payload_size,
             },
             "filter": {"supported": True, "maxResults": caps.filter_max_results},
+            "pagination": {
+                "cursor": False,
+                "index": True,
+                "defaultPaginationMethod": "index",
+                "defaultPageSize": caps.default_page_size,
+                "maxPageSize": caps.filter_max_results,
+            },
             "changePassword": {"supported": caps.change_password},
             "sort": {"supported": caps.sort},
             "etag": {"supported": caps.etag},

@@ -30,6 +30,7 @@ from app.scim.ast import (
     ValuePath,
 )
 from app.scim.errors import ScimError, invalid_filter, invalid_path
+from app.scim.text_rules import NUL_RULE
 
 MAX_LENGTH = 4096
 MAX_DEPTH = 64
@@ -93,6 +94,8 @@ def _string_token(text: str, start: int, error: Callable[[str], ScimError]) -> _
         value.encode("utf-8")
     except ValueError:
         raise error(f"invalid string literal {_snippet(raw)} at position {start}") from None
+    if "\x00" in value:
+        raise error(f"the string literal at position {start} holds a NUL character ({NUL_RULE})")
     return _Token("string", raw, start, value)
 
 
@@ -366,6 +369,17 @@ def _format(node: Filter, context: int) -> str:
     if isinstance(node, Compare):
         return f"{node.path} {node.op} {format_value(node.value)}"
     raise invalid_filter(f"not a filter node: {type(node).__name__}")
+
+
+def format_patch_path(path: PatchPath) -> str:
+    """Print a PATCH path so that `parse_patch_path(format_patch_path(p)) == p` (RFC 7644
+    §3.5.2): `attr[.sub]`, or `attr[filter][.sub]` for a value path."""
+    text = str(path.attr)
+    if path.value_filter is not None:
+        text += f"[{_format(path.value_filter, _OR)}]"
+    if path.sub:
+        text += f".{path.sub}"
+    return text
 
 
 def format_value(value: object) -> str:

@@ -20,9 +20,10 @@ from app.scim.patch_target import (
     element_attribute,
     expand_pathless_value,
     is_absent,
+    named_extension,
     resolve_target,
 )
-from app.scim.schema_model import Attribute, ResourceType
+from app.scim.schema_model import Attribute, ResourceType, Schema
 
 
 def apply_patch(
@@ -52,19 +53,44 @@ def _apply_operation(
     if not isinstance(operation, PatchOperation) or operation.op not in PATCH_OPS:
         raise invalid_syntax(f"not a PATCH operation: {operation!r}")
     if operation.path is not None:
+        extension = named_extension(operation.path, rt)
+        if extension is not None:
+            _apply_to_extension(doc, operation, extension, rt, resource_id)
+            return
         _apply_to_target(doc, operation.op, resolve_target(operation.path, rt), operation.value)
         return
     if operation.op == "remove":
         raise no_target("'remove' needs a 'path' (RFC 7644 §3.5.2.2)")
+    _apply_pathless(doc, operation.op, operation.value, rt, resource_id)
+
+
+def _apply_to_extension(
+    doc: dict, operation: PatchOperation, extension: Schema, rt: ResourceType, resource_id
+) -> None:
+    """A path naming a whole extension (`urn:…:enterprise:2.0:User`) targets its object like a
+    complex attribute: add/replace set the sub-attributes given, leaving the others
+    (RFC 7644 §3.5.2.1, §3.5.2.3); remove unassigns every attribute of it (§3.5.2.2)."""
+    if operation.op == "remove" or operation.value is None:
+        removed = doc.pop(extension.id, None) or {}
+        for attribute in extension.attributes:
+            if attribute.mutability == "immutable" and not is_absent(removed.get(attribute.name)):
+                raise mutability(f"'{extension.id}:{attribute.name}' is immutable (RFC 7643 §2.2)")
+        return
     if not isinstance(operation.value, dict):
-        raise invalid_value(f"a path-less '{operation.op}' needs an object 'value'")
-    for _key, path, item in expand_pathless_value(operation.value, rt):
+        raise invalid_value(f"'{extension.id}' must be given an object of its attributes")
+    _apply_pathless(doc, operation.op, {extension.id: operation.value}, rt, resource_id)
+
+
+def _apply_pathless(doc: dict, op: str, value: object, rt: ResourceType, resource_id) -> None:
+    if not isinstance(value, dict):
+        raise invalid_value(f"a path-less '{op}' needs an object 'value'")
+    for _key, path, item in expand_pathless_value(value, rt):
         target = resolve_target(path, rt)
         if target.is_common and target.attribute.name == "id" and target.sub is None:
             if resource_id is None or item != resource_id:
                 raise mutability("'id' is readOnly and cannot be changed")
             continue
-        _apply_to_target(doc, operation.op, target, item)
+        _apply_to_target(doc, op, target, item)
 
 
 def _apply_to_target(doc: dict, op: str, target: Target, value: object) -> None:
@@ -321,7 +347,12 @@ def _check_required(original: dict, result: dict, rt: ResourceType) -> None:
         before = original if schema is rt.schema else original.get(schema.id)
         before = before if isinstance(before, dict) else {}
         for attribute in schema.attributes:
-            if not attribute.required or not is_absent(container.get(attribute.name)):
+            value = container.get(attribute.name)
+            if not attribute.required:
+                continue
+            if isinstance(value, str) and not value.strip():
+                raise invalid_value(f"'{attribute.name}' is required and must not be empty")
+            if not is_absent(value):
                 continue
             if not is_absent(before.get(attribute.name)):
                 raise mutability(f"'{attribute.name}' is required and cannot be removed")

@@ -80,6 +80,21 @@ def resolve_target(path: PatchPath, rt: ResourceType) -> Target:
     return Target(schema, attribute, sub, bound, container_key, is_common, text)
 
 
+def named_extension(path: PatchPath, rt: ResourceType) -> Schema | None:
+    """The extension of `rt` a path names as a whole (`urn:…:enterprise:2.0:User`), else None.
+
+    The path grammar (RFC 7644 §3.10) reads the URN's last segment as an attribute name, but an
+    extension's attributes form one JSON object under its URN (RFC 7643 §3.3), and clients
+    such as scim2-tester address that object by its URN.
+    """
+    if path.value_filter is not None or path.sub is not None or path.attr.sub is not None:
+        return None
+    if path.attr.uri is None:
+        return None
+    schema = rt.schema_for_uri(f"{path.attr.uri}:{path.attr.attr}")
+    return schema if schema is not None and schema is not rt.schema else None
+
+
 def expand_pathless_value(value: dict, rt: ResourceType) -> list[tuple[str, PatchPath, object]]:
     """Split the value of a path-less add/replace into `(key, path, value)` triples.
 

@@ -7,32 +7,54 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
+from app import metrics
 from app.config import Settings
 from app.provisioning.master_key import load_master_key
 from app.provisioning.services import open_services
-from app.web import auth, middlewares
-from app.web.appkeys import MASTER_KEY, SERVICES, SETTINGS
+from app.web import auth, middlewares, observability, ui_middleware
+from app.web.appkeys import AUTH_THROTTLE, MASTER_KEY, SERVICES, SETTINGS
+from app.web.auth_throttle import FailureThrottle
 from app.web.routes import route_table
+from app.web.ui import setup_ui
 
 log = logging.getLogger("haimaker")
 
 
 def create_app(settings: Settings) -> web.Application:
+    middlewares.hide_server_version()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[middlewares.request_id, middlewares.errors, auth.authentication],
+        middlewares=[
+            middlewares.request_id,
+            observability.access_log,
+            middlewares.errors,
+            auth.authentication,
+            ui_middleware.ui_pages,
+            middlewares.reject_nul_in_url,
+        ],
     )
     app[SETTINGS] = settings
+    app[AUTH_THROTTLE] = FailureThrottle(
+        settings.auth_failure_limit, settings.auth_failure_window_seconds
+    )
     app.add_routes(route_table())
     app.cleanup_ctx.append(_services)
+    setup_ui(app)  # the admin page under /ui (after _services: sessions use the database)
     app.on_response_prepare.append(middlewares.security_headers)
     return app
+
+
+def runner_options(settings: Settings) -> dict:
+    """Connection-level limits for `web.AppRunner`/`run_app`: a connection that stays idle, or
+    sends half its headers and stalls, is closed after `idle_timeout_seconds`."""
+    return {"keepalive_timeout": settings.idle_timeout_seconds}
 
 
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     services = await open_services(settings)
     app[SERVICES] = services
+    services.repo.commit_listeners.append(metrics.count_committed)
     master_key, generated = await load_master_key(services.repo, settings.master_key)
     app[MASTER_KEY] = master_key
     if generated:
@@ -40,3 +62,4 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         print(f"haimaker: generated master key (shown once, store it now): {generated}", flush=True)
     yield
     await services.db.close()
+    log.info("database connections closed")

@@ -2,7 +2,7 @@
 
 A credential of the wrong kind is simply not valid where it is presented (an API key is no
 SCIM token), so every failure is the same 401 with nothing about why, and it is logged without
-the secret.
+the secret. Failures are throttled per client address (app.web.auth_throttle).
 """
 
 from __future__ import annotations
@@ -11,15 +11,18 @@ import logging
 
 from aiohttp import web
 
+from app import metrics
 from app.provisioning.common import Actor
 from app.scim.errors import ScimError
-from app.web.appkeys import ACTOR, MASTER_KEY, SERVICES
+from app.web.appkeys import ACTOR, AUTH_THROTTLE, MASTER_KEY, REQUEST_ID, SERVICES
 from app.web.responses import SCIM_PREFIX
 
 log = logging.getLogger("haimaker.auth")
 
 SCIM_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="haimaker SCIM"'}
-ADMIN_PATHS = ("/key/generate", "/key/list", "/key/delete")
+ADMIN_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="haimaker admin"'}
+API_KEY_CHALLENGE = {"WWW-Authenticate": 'Bearer realm="haimaker"'}
+ADMIN_PATHS = ("/key/generate", "/key/list", "/key/delete", "/audit")
 
 
 class Unauthorized(ScimError):
@@ -40,32 +43,68 @@ def request_actor(request: web.Request) -> Actor:
     return request[ACTOR]
 
 
-def _refuse(request: web.Request, why: str, challenge: dict) -> Unauthorized:
+def _refuse(request: web.Request, realm: str, why: str, challenge: dict) -> Unauthorized:
+    """Log (never the secret) and count a failure; every failure gets the same answer."""
+    metrics.AUTH_FAILURES.labels(realm).inc()
     log.warning(
         "authentication failed: %s %s from %s (%s)",
         request.method,
         request.path,
         request.remote,
         why,
+        extra={"realm": realm, "remote": request.remote, "request_id": request.get(REQUEST_ID)},
     )
     return Unauthorized("a valid bearer token is required", challenge)
 
 
-@web.middleware
-async def authentication(request: web.Request, handler):
-    path = request.path
+def api_key_refused(request: web.Request) -> Unauthorized:
+    """`GET /key/info` with no live key. Not throttled: the gateway presents every end
+    user's key from one address, and one user's bad key must not lock out the rest."""
+    return _refuse(request, "api_key", "unknown or revoked API key", API_KEY_CHALLENGE)
+
+
+class TooManyFailures(ScimError):
+    def __init__(self, retry_after: int):
+        super().__init__(429, "too many failed authentications from this address; retry later")
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+def _realm(path: str) -> str | None:
     if path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/"):
-        presented = bearer_token(request)
+        return "scim"
+    if path in ADMIN_PATHS:
+        return "admin"
+    return None
+
+
+async def _authenticate(request: web.Request, realm: str) -> Actor:
+    presented = bearer_token(request)
+    if realm == "scim":
         if presented is None:
-            raise _refuse(request, "no bearer token", SCIM_CHALLENGE)
+            raise _refuse(request, realm, "no bearer token", SCIM_CHALLENGE)
         token = await request.app[SERVICES].scim_tokens.authenticate(presented)
         if token is None:
-            raise _refuse(request, "unknown, revoked or expired SCIM token", SCIM_CHALLENGE)
-        request[ACTOR] = Actor("scim_token", token.id, token.name)
-    elif path in ADMIN_PATHS:
-        if not request.app[MASTER_KEY].verify(bearer_token(request)):
-            raise _refuse(
-                request, "not the master key", {"WWW-Authenticate": 'Bearer realm="haimaker admin"'}
-            )
-        request[ACTOR] = Actor("admin", None, "master key")
+            raise _refuse(request, realm, "unknown, revoked or expired SCIM token", SCIM_CHALLENGE)
+        return Actor("scim_token", token.id, token.name)
+    if not request.app[MASTER_KEY].verify(presented):
+        raise _refuse(request, realm, "not the master key", ADMIN_CHALLENGE)
+    return Actor("admin", None, "master key")
+
+
+@web.middleware
+async def authentication(request: web.Request, handler):
+    realm = _realm(request.path)
+    if realm is None:
+        return await handler(request)
+    throttle = request.app[AUTH_THROTTLE]
+    address = request.remote or "unknown"
+    wait = throttle.retry_after(address)
+    if wait is not None:
+        metrics.AUTH_THROTTLED.inc()
+        raise TooManyFailures(wait)
+    try:
+        request[ACTOR] = await _authenticate(request, realm)
+    except Unauthorized:
+        throttle.record_failure(address)
+        raise
     return await handler(request)

@@ -7,7 +7,7 @@ from aiohttp import web
 
 from app.scim.errors import ScimError, invalid_value
 from app.web.appkeys import SERVICES
-from app.web.auth import Unauthorized, bearer_token, request_actor
+from app.web.auth import api_key_refused, bearer_token, request_actor
 from app.web.requests import read_json
 from app.web.responses import json_response
 from app.web.scim_render import timestamp
@@ -67,9 +67,7 @@ async def info(request: web.Request) -> web.Response:
     presented = bearer_token(request)
     key = await request.app[SERVICES].api_keys.info(presented) if presented else None
     if key is None:
-        raise Unauthorized(
-            "invalid or revoked API key", {"WWW-Authenticate": 'Bearer realm="haimaker"'}
-        )
+        raise api_key_refused(request)
     document = _key_document(key)
     del document["created_at"]
     return json_response(document)

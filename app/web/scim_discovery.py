@@ -18,15 +18,17 @@ from app.scim.schemas import RESOURCE_TYPES, SCHEMAS, resource_type_by_id, schem
 from app.web.appkeys import SETTINGS
 from app.web.requests import read_json, scim_base_url
 from app.web.responses import scim_response
+from app.web.scim_bulk import bulk_limits
 from app.web.scim_resources import GROUPS, USERS, search
 
 
 def capabilities(request: web.Request) -> Capabilities:
     settings = request.app[SETTINGS]
+    limits = bulk_limits(settings)
     return Capabilities(
-        bulk_supported=False,
-        bulk_max_operations=0,
-        bulk_max_payload_size=0,
+        bulk_supported=True,
+        bulk_max_operations=limits.max_operations,
+        bulk_max_payload_size=limits.max_payload_bytes,
         filter_max_results=settings.max_page_size,
         default_page_size=settings.default_page_size,
     )

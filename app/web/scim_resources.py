@@ -53,6 +53,7 @@ def page_limits(request: web.Request) -> PageLimits:
         default_count=settings.default_page_size,
         max_count=settings.max_page_size,
         max_filter_length=settings.max_filter_length,
+        max_filter_depth=settings.max_filter_depth,
     )
 
 
@@ -63,7 +64,13 @@ def wants(attribute: str, attributes: tuple[AttrPath, ...], excluded: tuple[Attr
     return not attributes or any(path.attr == attribute for path in attributes)
 
 
+_NO_PROJECTION = ListQuery()
+
+
 def _projection(request: web.Request, endpoint: ResourceEndpoint) -> ListQuery:
+    """`attributes`/`excludedAttributes` of a single-resource request (none: nothing to parse)."""
+    if not request.query:
+        return _NO_PROJECTION
     raw = read_query_params(request.query)
     return bind_query(
         RawListQuery(attributes=raw.attributes, excluded=raw.excluded),
@@ -140,14 +147,24 @@ def handlers(endpoint: ResourceEndpoint) -> dict[str, Callable]:
         return _single(request, endpoint, view, projection)
 
     async def patch(request: web.Request) -> web.Response:
+        """200 with the resource by default; 204 with `Prefer: return=minimal` (RFC 7644
+        §3.5.2 allows either; README "Performance" says why groups are not 204 by default).
+        Members not shown are not read back, so the cost of adding one member to a group does
+        not grow with the group."""
         projection = _projection(request, endpoint)
+        minimal = "return=minimal" in request.headers.get("Prefer", "").replace(" ", "").lower()
+        options = {}
+        if endpoint.computed == "members":
+            shown = wants("members", projection.attributes, projection.excluded)
+            options["with_members"] = shown and not minimal
         view = await endpoint.service(request).patch(
             request.match_info["id"],
             await read_json(request),
             request_actor(request),
             if_match=request.headers.get("If-Match"),
+            **options,
         )
-        if "return=minimal" in request.headers.get("Prefer", "").replace(" ", "").lower():
+        if minimal:
             return web.Response(status=204, headers={"ETag": etag_for(view.record.version)})
         return _single(request, endpoint, view, projection)
 

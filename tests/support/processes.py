@@ -57,13 +57,15 @@ async def create_token_cli(database_url: str, name: str = "cli-token") -> str:
 class ServerProcess:
     """`python run.py serve` on a free port, with HAIMAKER_MASTER_KEY set to the tests' key."""
 
-    def __init__(self, database_url: str):
+    def __init__(self, database_url: str, *serve_args: str):
         self.database_url = database_url
+        self.serve_args = serve_args  # e.g. "--workers", "2"
         self.port = free_port()
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.scim_url = self.base_url + "/scim/v2"
         self._process: asyncio.subprocess.Process | None = None
-        self._log = tempfile.NamedTemporaryFile(prefix="haimaker-serve-", suffix=".log")
+        # Held open for the lifetime of the subprocess, which writes its output there.
+        self._log = tempfile.NamedTemporaryFile(prefix="haimaker-serve-", suffix=".log")  # noqa: SIM115
 
     async def start(self) -> ServerProcess:
         self._process = await asyncio.create_subprocess_exec(
@@ -74,6 +76,7 @@ class ServerProcess:
             "127.0.0.1",
             "--port",
             str(self.port),
+            *self.serve_args,
             cwd=REPO_ROOT,
             env=_environment(self.database_url),
             stdout=self._log,
@@ -98,6 +101,10 @@ class ServerProcess:
         log = self.log_text()[-3000:]
         await self.stop()
         raise RuntimeError(f"run.py serve did not become healthy:\n{log}")
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     def log_text(self) -> str:
         return Path(self._log.name).read_text(errors="replace")

@@ -11,7 +11,7 @@ from attrs import evolve
 
 from app.config import Settings
 from app.provisioning.common import Actor
-from app.web.app import create_app
+from app.web.app import create_app, runner_options
 from app.web.appkeys import SERVICES
 
 MASTER_KEY = "sk-master-test-only-" + "x" * 20
@@ -97,7 +97,7 @@ class LiveServer:
 
     async def start(self) -> LiveServer:
         self.app = create_app(self.settings)
-        self._runner = web.AppRunner(self.app, access_log=None)
+        self._runner = web.AppRunner(self.app, access_log=None, **runner_options(self.settings))
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", self.port).start()
         return self

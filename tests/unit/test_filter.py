@@ -346,7 +346,7 @@ values = st.one_of(
     st.booleans(),
     st.integers(),
     st.floats(allow_nan=False, allow_infinity=False),
-    st.text(max_size=12),
+    st.text(st.characters(blacklist_characters="\x00"), max_size=12),  # NUL: text_rules
 )
 operators = st.sampled_from(COMPARE_OPS)
 

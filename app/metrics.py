@@ -1,0 +1,106 @@
+"""Prometheus metrics (prometheus-client), defined once per process.
+
+With several worker processes (`serve --workers N`) the parent sets PROMETHEUS_MULTIPROC_DIR
+before starting them, so every worker writes its samples there and `/metrics`, served by
+whichever worker the scrape reaches, adds them all up (prometheus-client multiprocess mode).
+The pool gauges are then reported per process (label `pid`).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    REGISTRY,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as _multiprocess
+
+from storage.records import AuditEvent
+
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+HTTP_REQUESTS = Counter(
+    "haimaker_http_requests",
+    "HTTP requests answered, by route template, method and status",
+    ["route", "method", "status"],
+)
+HTTP_LATENCY = Histogram(
+    "haimaker_http_request_duration_seconds",
+    "Time from receiving a request to answering it, by route template and method",
+    ["route", "method"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+)
+HTTP_IN_PROGRESS = Gauge(
+    "haimaker_http_requests_in_progress",
+    "Requests being handled now, by route template",
+    ["route"],
+    multiprocess_mode="livesum",
+)
+SCIM_OPERATIONS = Counter(
+    "haimaker_scim_operations",
+    "SCIM operations, by resource type, operation and outcome (success or error)",
+    ["resource", "operation", "outcome"],
+)
+AUDIT_EVENTS = Counter("haimaker_audit_events", "Committed audit events, by action", ["action"])
+DEPROVISIONINGS = Counter(
+    "haimaker_deprovisionings",
+    "Users whose access was cut: deactivated or deleted (their keys go in the same commit)",
+    ["reason"],
+)
+AUTH_FAILURES = Counter(
+    "haimaker_auth_failures",
+    "Refused credentials, by realm (scim, admin, api_key)",
+    ["realm"],
+)
+AUTH_THROTTLED = Counter(
+    "haimaker_auth_throttled",
+    "Requests refused with 429 because their address failed to authenticate too often",
+)
+DATABASE_UNAVAILABLE = Counter(
+    "haimaker_database_unavailable",
+    "Requests answered 503 because the database could not be reached in time",
+)
+DB_POOL = Gauge(
+    "haimaker_db_pool_connections",
+    "Database connections of this process, by state (in_use, idle, max)",
+    ["state"],
+    multiprocess_mode="all",
+)
+
+_DEPROVISIONING_ACTIONS = {"user.deactivate": "deactivated", "user.delete": "deleted"}
+
+
+def count_committed(events: Iterable[AuditEvent]) -> None:
+    """Called after a transaction commits with the audit events it wrote."""
+    for event in events:
+        AUDIT_EVENTS.labels(event.action).inc()
+        reason = _DEPROVISIONING_ACTIONS.get(event.action)
+        if reason:
+            DEPROVISIONINGS.labels(reason).inc()
+
+
+def record_pool(stats: dict[str, int] | None) -> None:
+    for state, value in (stats or {}).items():
+        DB_POOL.labels(state).set(value)
+
+
+def exposition() -> tuple[bytes, str]:
+    """The metrics text and its content type; all workers' samples in multiprocess mode."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        registry = CollectorRegistry()
+        _multiprocess.MultiProcessCollector(registry)
+        return generate_latest(registry), CONTENT_TYPE_LATEST
+    return generate_latest(REGISTRY), CONTENT_TYPE_LATEST
+
+
+def mark_process_dead(pid: int) -> None:
+    """Drop a stopped worker's live gauges (multiprocess mode only)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        _multiprocess.mark_process_dead(pid)

@@ -1,0 +1,252 @@
+"""`python -m bench --backend sqlite|postgres --users 100000`: seed, serve, load, report.
+
+See bench/README.md for what each figure means and how the targets are read.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+
+import asyncpg
+import attrs
+
+from bench import scenarios
+from bench.load import WRK, Measurement
+from bench.seed import BIG_TEAM_SIZE, Directory, add_teams, fresh_users, give_keys, grow_to
+from bench.servers import Process, create_token, fixed_document, haimaker
+
+POSTGRES_ADMIN_URL = "postgresql://postgres@127.0.0.1:5432/test"
+ALL = ("lookups", "scans", "writes", "patch10k", "deprovision", "sync", "bulk-sync", "workers")
+
+
+def log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--users", type=int, default=100_000, help="directory size")
+    parser.add_argument(
+        "--sizes",
+        help="comma-separated directory sizes to measure in turn (e.g. 10000,1000000); "
+        "the lookups, PATCH and deprovisioning scenarios are repeated at each",
+    )
+    parser.add_argument("--scenarios", default=",".join(ALL), help=f"any of {','.join(ALL)}")
+    parser.add_argument("--seconds", type=float, default=5.0, help="per throughput scenario")
+    parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp load generator")
+    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, help="an existing database "
+                        "on the server where a scratch database is created and dropped")  # fmt: skip
+    return parser.parse_args(argv)
+
+
+async def scratch_database(args) -> tuple[str, callable]:
+    if args.backend == "sqlite":
+        folder = tempfile.mkdtemp(prefix="haimaker-bench-")
+        return f"sqlite:///{folder}/bench.db", _nothing
+    name = "haimaker_bench_" + uuid.uuid4().hex[:8]
+    conn = await asyncpg.connect(args.postgres_url)
+    await conn.execute(f'CREATE DATABASE "{name}"')
+    await conn.close()
+    url = args.postgres_url.rsplit("/", 1)[0] + "/" + name
+
+    async def drop() -> None:
+        conn = await asyncpg.connect(args.postgres_url)
+        await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        await conn.close()
+
+    return url, drop
+
+
+async def _nothing() -> None:
+    return None
+
+
+@attrs.frozen
+class Yardstick:
+    rps: float
+    cpu_us: float  # server CPU time per request
+
+
+async def measured(server: Process, run) -> tuple[Measurement, float]:
+    """A throughput run and the server's CPU time per request during it (microseconds): on a
+    shared machine the CPU cost is steadier than the throughput."""
+    before = server.cpu_seconds()
+    m = await run
+    return m, (server.cpu_seconds() - before) / max(1, m.requests) * 1e6
+
+
+def row(name: str, m: Measurement, cpu_us: float, fixed: Yardstick) -> str:
+    ratio = m.rps / fixed.rps
+    cpu_ratio = fixed.cpu_us / cpu_us if cpu_us else 0
+    errors = f"  ({m.errors} bad answers)" if m.errors else ""
+    return (
+        f"  {name:<38} {m.rps:>9.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {ratio:>6.2f}"
+        f" {cpu_us:>8.0f} {cpu_ratio:>6.2f}{errors}"
+    )
+
+
+HEADER = (
+    f"  {'scenario':<38} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'ratio':>6}"
+    f" {'CPU us':>8} {'CPU r.':>6}"
+)
+
+
+def timings_row(name: str, timings: list[float]) -> str:
+    ordered = sorted(timings)
+    p99 = ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))]
+    return f"  {name:<38} {'':>9} {statistics.median(ordered):>8.2f} {p99:>8.2f}"
+
+
+async def measure_size(args, url, directory, wanted, fixed, spare_ids, keyed, report) -> dict:
+    """Every per-size scenario against a freshly started server; returns p50s for comparison."""
+    settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
+    server = await haimaker(url, args.workers).start()
+    p50s: dict[str, float] = {}
+    try:
+        token = create_token(url)
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
+        base = server.base_url
+        report(f"\n{args.backend}, {directory.users:,} users, {args.workers} worker(s), "
+               f"load by {'wrk' if WRK and not args.no_wrk else 'aiohttp'}")  # fmt: skip
+        report(HEADER)
+        if "lookups" in wanted:
+            for name, requests in scenarios.lookups(directory).items():
+                m, cpu = await measured(
+                    server, scenarios.run_throughput(base, requests, headers, settings)
+                )
+                p50s[name] = m.p50_ms
+                report(row(name, m, cpu, fixed))
+        if "scans" in wanted:
+            for name, requests in scenarios.scans(directory).items():
+                m, cpu = await measured(
+                    server,
+                    scenarios.run_throughput(base, requests, headers, settings, connections=2),
+                )
+                p50s[name] = m.p50_ms
+                report(row(name, m, cpu, fixed))
+        if "writes" in wanted:
+            for name, (requests, expected) in scenarios.writes(directory, spare_ids).items():
+                m, cpu = await measured(
+                    server, scenarios.run_throughput(base, requests, headers, settings, expected)
+                )
+                p50s[name] = m.p50_ms
+                report(row(name, m, cpu, fixed))
+        if "patch10k" in wanted:
+            members = await fresh_users(url, directory, BIG_TEAM_SIZE)
+            timings = await scenarios.patch_ten_thousand(base, headers, members)
+            p50s["PATCH +10,000 members (one request)"] = statistics.median(timings)
+            report(timings_row("PATCH +10,000 members (one request)", timings))
+        if "deprovision" in wanted and keyed:
+            timings = await scenarios.deprovision(base, headers, keyed)
+            p50s["deprovision a user with 20 keys"] = statistics.median(timings)
+            report(timings_row("deprovision a user with 20 keys", timings))
+        if "sync" in wanted:
+            result = await scenarios.entra_initial_sync(base, headers)
+            report(f"  Entra-style initial sync: {result.users:,} users + {result.groups} groups "
+                   f"in {result.seconds:.1f} s = {result.users_per_second:,.0f} users/s "
+                   f"({result.requests / result.seconds:,.0f} requests/s, 8 clients)")  # fmt: skip
+        if "bulk-sync" in wanted:
+            result = await scenarios.bulk_initial_sync(base, headers)
+            report(f"  Bulk initial sync: {result.users:,} users + {result.groups} groups in "
+                   f"{result.seconds:.1f} s = {result.users_per_second:,.0f} users/s "
+                   f"({result.requests} Bulk requests of 100+ operations, 8 clients)")  # fmt: skip
+        report(f"  server peak RSS: {server.peak_rss_mb():.0f} MB")
+    finally:
+        server.stop()
+    return p50s
+
+
+async def compare_workers(args, url, directory, report) -> None:
+    settings = scenarios.Settings(args.seconds, args.connections * 2, not args.no_wrk)
+    requests = scenarios.lookups(directory)["GET /Users/{id}"]
+    results = {}
+    for workers in (1, 2):
+        server = await haimaker(url, workers).start()
+        try:
+            await asyncio.sleep(1)  # every worker up
+            token = create_token(url)
+            headers = {"Authorization": f"Bearer {token}"}
+            results[workers] = await scenarios.run_throughput(
+                server.base_url, requests, headers, settings
+            )
+        finally:
+            server.stop()
+    report(f"\nGET /Users/{{id}} with --workers 2 vs 1 ({args.backend}): "
+           f"{results[2].rps:,.0f} vs {results[1].rps:,.0f} req/s = "
+           f"{results[2].rps / results[1].rps:.2f}x")  # fmt: skip
+
+
+async def main(argv=None) -> int:
+    args = parse_args(argv)
+    wanted = set(args.scenarios.split(","))
+    sizes = [int(s) for s in args.sizes.split(",")] if args.sizes else [args.users]
+    url, drop = await scratch_database(args)
+    lines: list[str] = []
+
+    def report(line: str) -> None:
+        lines.append(line)
+        print(line, flush=True)
+
+    try:
+        directory = Directory()
+        started = time.perf_counter()
+        await grow_to(url, directory, sizes[0], log)
+        log(f"seeded {directory.users:,} users in {time.perf_counter() - started:.1f} s")
+        team_members = await fresh_users(url, directory, BIG_TEAM_SIZE)
+        await add_teams(url, directory, team_members)
+        spare_ids = await fresh_users(url, directory, 5000)
+        fixed_server = await fixed_document().start()
+        try:
+            settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
+            from bench.load import Request
+
+            baseline, baseline_cpu = await measured(
+                fixed_server,
+                scenarios.run_throughput(
+                    fixed_server.base_url, [Request("GET", "/scim/v2/Users/x")], {}, settings
+                ),
+            )
+        finally:
+            fixed_server.stop()
+        yardstick = Yardstick(baseline.rps, baseline_cpu)
+        report(f"fixed-document aiohttp handler: {baseline.rps:,.0f} req/s, "
+               f"p50 {baseline.p50_ms:.2f} ms, p99 {baseline.p99_ms:.2f} ms, "
+               f"{baseline_cpu:.0f} us CPU a request (ratio 1.00)")  # fmt: skip
+        per_size = {}
+        for index, size in enumerate(sizes):
+            if size > directory.users:
+                started = time.perf_counter()
+                await grow_to(url, directory, size, log)
+                log(f"grown to {directory.users:,} users in {time.perf_counter() - started:.1f} s")
+            keyed = await fresh_users(url, directory, 50)
+            await give_keys(url, keyed)
+            size_wanted = wanted if index == 0 else wanted - {"sync", "bulk-sync", "scans"}
+            if index > 0:
+                size_wanted |= {"scans"} & wanted
+            per_size[size] = await measure_size(
+                args, url, directory, size_wanted, yardstick, spare_ids, keyed, report
+            )
+        if len(sizes) > 1:
+            first, last = sizes[0], sizes[-1]
+            report(f"\np50 at {last:,} users / p50 at {first:,} users")
+            for name, p50 in per_size[last].items():
+                if name in per_size[first]:
+                    report(f"  {name:<38} {p50 / per_size[first][name]:6.2f}x")
+        if "workers" in wanted and args.backend == "postgres":
+            await compare_workers(args, url, directory, report)
+    finally:
+        await drop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))
