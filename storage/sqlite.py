@@ -135,17 +135,9 @@ def _params(args: Sequence[Any]) -> tuple:
 
 @asynccontextmanager
 async def _translated_errors() -> AsyncIterator[None]:
-    try:
+    """`_translated_sync_errors` in a form that joins `async with` (aiosqlite's cursors)."""
+    with _translated_sync_errors():
         yield
-    except sqlite3.IntegrityError as error:
-        message = str(error)
-        if "UNIQUE" in message or "PRIMARY KEY" in message:
-            raise Conflict(message.rsplit(":", 1)[-1].strip()) from error
-        raise
-    except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error) or "disk" in str(error):
-            raise DatabaseUnavailable(str(error)) from error
-        raise
 
 
 class SqliteInlineConnection:
@@ -207,6 +199,8 @@ class SqliteInlineConnection:
 
 @contextmanager
 def _translated_sync_errors() -> Iterator[None]:
+    """sqlite3's errors as the storage layer's: a unique violation is a Conflict, a locked or
+    busy database (or a disk error) is DatabaseUnavailable."""
     try:
         yield
     except sqlite3.IntegrityError as error:

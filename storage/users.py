@@ -35,6 +35,31 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
+_INSERT_USER = (
+    "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
+    " display_name_lower, active, source, doc, version, created_at, updated_at)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def _insert_params(user: UserRecord) -> tuple:
+    """The parameters of `_INSERT_USER`, the lower-cased lookup columns included."""
+    return (
+        user.id,
+        user.user_name,
+        user.user_name.lower(),
+        user.external_id,
+        user.display_name,
+        _lower(user.display_name),
+        user.active,
+        user.source,
+        user.doc,
+        user.version,
+        user.created_at,
+        user.updated_at,
+    )
+
+
 def _pairs(raw) -> list[tuple[str, str]]:
     """The (team id, team name) pairs of a `Dialect.json_pairs` column."""
     if isinstance(raw, str | bytes):
@@ -48,50 +73,13 @@ class UserStore:
         self.dialect = dialect
 
     async def insert(self, user: UserRecord, emails: Sequence[dict]) -> None:
-        await self.conn.execute(
-            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
-            " display_name_lower, active, source, doc, version, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            user.id,
-            user.user_name,
-            user.user_name.lower(),
-            user.external_id,
-            user.display_name,
-            _lower(user.display_name),
-            user.active,
-            user.source,
-            user.doc,
-            user.version,
-            user.created_at,
-            user.updated_at,
-        )
+        await self.conn.execute(_INSERT_USER, *_insert_params(user))
         await self._insert_emails(user.id, emails)
 
     async def insert_many(self, users: Sequence[UserRecord]) -> None:
         """Insert many users (without e-mails) in one batched statement: imports, benchmarks
         and fixtures that need thousands of users quickly."""
-        await self.conn.executemany(
-            "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
-            " display_name_lower, active, source, doc, version, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    user.id,
-                    user.user_name,
-                    user.user_name.lower(),
-                    user.external_id,
-                    user.display_name,
-                    _lower(user.display_name),
-                    user.active,
-                    user.source,
-                    user.doc,
-                    user.version,
-                    user.created_at,
-                    user.updated_at,
-                )
-                for user in users
-            ],
-        )
+        await self.conn.executemany(_INSERT_USER, [_insert_params(user) for user in users])
 
     async def update(
         self, user: UserRecord, emails: Sequence[dict], *, expected_version: int

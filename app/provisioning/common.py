@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
+from typing import Protocol, TypeVar
 
 from attrs import frozen
 
 from app.scim.errors import ScimError, uniqueness
+from app.scim.preconditions import require_if_match
 from storage.db import Conflict
 from storage.records import AuditEvent
 
@@ -68,3 +70,26 @@ def conflict_error(error: Conflict) -> ScimError:
 
 def not_found(kind: str, resource_id: str) -> ScimError:
     return ScimError(404, f"{kind} {resource_id[:100]!r} not found")
+
+
+class _Versioned(Protocol):
+    version: int
+
+
+_Row = TypeVar("_Row", bound=_Versioned)
+
+
+class _LockingStore(Protocol[_Row]):
+    async def get(self, resource_id: str, /, *, for_update: bool = False) -> _Row | None: ...
+
+
+async def current_for_write(
+    store: _LockingStore[_Row], kind: str, resource_id: str, if_match: str | None
+) -> _Row:
+    """The row a write starts from, locked for the transaction: 404 when it is gone, 412 when
+    `If-Match` names another version (RFC 7644 §3.14)."""
+    current = await store.get(resource_id, for_update=True)
+    if current is None:
+        raise not_found(kind, resource_id)
+    require_if_match(if_match, current.version)
+    return current

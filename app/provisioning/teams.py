@@ -13,14 +13,21 @@ import datetime as dt
 from attrs import frozen
 
 from app.provisioning.access import credential_events
-from app.provisioning.common import Actor, audit_event, conflict_error, new_id, not_found, utcnow
+from app.provisioning.common import (
+    Actor,
+    audit_event,
+    conflict_error,
+    current_for_write,
+    new_id,
+    not_found,
+    utcnow,
+)
 from app.provisioning.search import search_resources
 from app.scim.codec import canonicalize_resource
 from app.scim.errors import invalid_value
 from app.scim.filter import matches_element
 from app.scim.listing import ListQuery
 from app.scim.patch import MemberChange, apply_patch, parse_patch_request, split_member_changes
-from app.scim.preconditions import require_if_match
 from app.scim.schemas import GROUP_RESOURCE
 from storage.db import Conflict
 from storage.records import Member, TeamRecord
@@ -173,10 +180,7 @@ class TeamProvisioning:
         self, team_id, compute, changes, actor, if_match, action, with_members=True
     ) -> TeamView:
         async with self.repo.transaction() as stores:
-            current = await stores.teams.get(team_id, for_update=True)
-            if current is None:
-                raise not_found("Group", team_id)
-            require_if_match(if_match, current.version)
+            current = await current_for_write(stores.teams, "Group", team_id, if_match)
             doc = compute(current)
             now = utcnow()
             added, removed = await self._apply_member_changes(
@@ -263,10 +267,7 @@ class TeamProvisioning:
     async def delete(self, team_id: str, actor: Actor, *, if_match: str | None = None) -> None:
         """DELETE: the team, its memberships and every key scoped to it."""
         async with self.repo.transaction() as stores:
-            current = await stores.teams.get(team_id, for_update=True)
-            if current is None:
-                raise not_found("Group", team_id)
-            require_if_match(if_match, current.version)
+            current = await current_for_write(stores.teams, "Group", team_id, if_match)
             now = utcnow()
             events = credential_events(
                 await stores.api_keys.delete_for_team(team_id), actor, now, "team deleted"

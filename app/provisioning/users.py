@@ -12,12 +12,19 @@ import datetime as dt
 from attrs import frozen
 
 from app.provisioning.access import revoke_user_access
-from app.provisioning.common import Actor, audit_event, conflict_error, new_id, not_found, utcnow
+from app.provisioning.common import (
+    Actor,
+    audit_event,
+    conflict_error,
+    current_for_write,
+    new_id,
+    not_found,
+    utcnow,
+)
 from app.provisioning.search import compile_query, search_resources
 from app.scim.codec import canonicalize_resource
 from app.scim.listing import ListQuery
 from app.scim.patch import apply_patch, parse_patch_request
-from app.scim.preconditions import require_if_match
 from app.scim.schemas import USER_RESOURCE
 from storage.db import Conflict
 from storage.records import Page, UserRecord
@@ -123,10 +130,7 @@ class UserProvisioning:
         self, user_id, compute, actor: Actor, *, if_match: str | None, action: str
     ) -> UserView:
         async with self.repo.transaction() as stores:
-            current = await stores.users.get(user_id, for_update=True)
-            if current is None:
-                raise not_found("User", user_id)
-            require_if_match(if_match, current.version)
+            current = await current_for_write(stores.users, "User", user_id, if_match)
             doc = compute(current)
             groups = (await stores.users.groups_of([user_id]))[user_id]
             if doc == current.doc:
@@ -190,10 +194,7 @@ class UserProvisioning:
         concurrent membership PATCH on one of them waits instead of deadlocking."""
         async with self.repo.transaction() as stores:
             await stores.teams.lock(await stores.teams.teams_of_user(user_id))
-            current = await stores.users.get(user_id, for_update=True)
-            if current is None:
-                raise not_found("User", user_id)
-            require_if_match(if_match, current.version)
+            current = await current_for_write(stores.users, "User", user_id, if_match)
             now = utcnow()
             events = await revoke_user_access(stores, user_id, actor, now, "user deleted")
             left = await stores.teams.remove_user_everywhere(user_id)

@@ -229,3 +229,22 @@ async def keys_listed(admin: Client, user_id: str) -> int:
     response = await admin.get("/key/list", params={"user_id": user_id})
     assert response.status == 200, response
     return len(response.json["keys"])
+
+
+async def active_patch_revokes_keys(
+    idp: IdP, scim: Client, admin: Client, user_id: str, *, off: object, on: object
+) -> None:
+    """Deprovisioning by a PATCH of `active` at its path, with `off`/`on` as the IdP writes them
+    (`False`, `"false"`...): the user's key stops working and leaves the key list, and
+    reactivation does not revive it."""
+    key = await give_key(admin, user_id)
+    assert await key_works(admin, key)
+    disable = patch_body({"op": "replace", "path": "active", "value": off})
+    patched(await idp.patch(f"/Users/{user_id}", disable))
+    assert (await current_user(scim, user_id))["active"] is False
+    assert not await key_works(admin, key)
+    assert await keys_listed(admin, user_id) == 0
+    enable = patch_body({"op": "replace", "path": "active", "value": on})
+    patched(await idp.patch(f"/Users/{user_id}", enable))
+    assert (await current_user(scim, user_id))["active"] is True
+    assert not await key_works(admin, key)

@@ -9,13 +9,13 @@ import pytest
 from tests.idp.replay import (
     USER_URN,
     IdP,
+    active_patch_revokes_keys,
     created,
     current_user,
     empty_list,
     encoded,
     give_key,
     key_works,
-    keys_listed,
     listed,
     no_content,
     patch_body,
@@ -28,8 +28,8 @@ AUTH0_USER_AGENT = "node-fetch/1.0 (+https://github.com/bitinn/node-fetch)"
 
 
 @pytest.fixture
-def auth0(server, http_session, scim_token) -> IdP:
-    return IdP(http_session, server.scim_url, scim_token, user_agent=AUTH0_USER_AGENT)
+def auth0(connect_idp) -> IdP:
+    return connect_idp(AUTH0_USER_AGENT)
 
 
 def auth0_user(auth0_id: str, email: str, name: str) -> dict:
@@ -81,17 +81,7 @@ async def test_user_lifecycle_keyed_by_auth0_id(auth0, scim, admin):
     assert (await current_user(scim, uid))["displayName"] == "Alice L."
 
     # Blocked in Auth0: deactivated here, keys cut; unblocked: active, keys still gone.
-    key = await give_key(admin, uid)
-    assert await key_works(admin, key)
-    block = patch_body({"op": "replace", "path": "active", "value": False})
-    patched(await auth0.patch(f"/Users/{uid}", block))
-    assert (await current_user(scim, uid))["active"] is False
-    assert not await key_works(admin, key)
-    assert await keys_listed(admin, uid) == 0
-    unblock = patch_body({"op": "replace", "path": "active", "value": True})
-    patched(await auth0.patch(f"/Users/{uid}", unblock))
-    assert (await current_user(scim, uid))["active"] is True
-    assert not await key_works(admin, key)
+    await active_patch_revokes_keys(auth0, scim, admin, uid, off=False, on=True)
 
     # Deleted in Auth0.
     key = await give_key(admin, uid)

@@ -14,6 +14,7 @@ from tests.idp.replay import (
     GROUP_URN,
     USER_URN,
     IdP,
+    active_patch_revokes_keys,
     created,
     current_group,
     current_user,
@@ -40,30 +41,20 @@ ADSCIM_GROUP_URN = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSC
 FLAG = "aadOptscim062020"
 
 
-def entra_at(server, http_session, scim_token, tenant_query: str) -> IdP:
-    """Entra with the tenant URL as the admin typed it: plain, or with `?aadOptscim062020`."""
-    return IdP(
-        http_session,
-        server.scim_url,
-        scim_token,
-        user_agent=ENTRA_USER_AGENT,
-        tenant_query=tenant_query,
-    )
-
-
 @pytest.fixture(params=["", FLAG], ids=["default", FLAG])
-def entra(request, server, http_session, scim_token) -> IdP:
-    return entra_at(server, http_session, scim_token, request.param)
+def entra(request, connect_idp) -> IdP:
+    """Entra with the tenant URL as the admin typed it: plain, or with `?aadOptscim062020`."""
+    return connect_idp(ENTRA_USER_AGENT, tenant_query=request.param)
 
 
 @pytest.fixture
-def default_entra(server, http_session, scim_token) -> IdP:
-    return entra_at(server, http_session, scim_token, "")
+def default_entra(connect_idp) -> IdP:
+    return connect_idp(ENTRA_USER_AGENT, tenant_query="")
 
 
 @pytest.fixture
-def entra_2020(server, http_session, scim_token) -> IdP:
-    return entra_at(server, http_session, scim_token, FLAG)
+def entra_2020(connect_idp) -> IdP:
+    return connect_idp(ENTRA_USER_AGENT, tenant_query=FLAG)
 
 
 def entra_user(user_name: str, given: str, family: str) -> dict:
@@ -300,16 +291,7 @@ async def test_user_lifecycle_aadoptscim062020(entra_2020, scim, admin):
     }
 
     # Soft delete with a boolean, then back.
-    key = await give_key(admin, uid)
-    disable = patch_body({"op": "replace", "path": "active", "value": False})
-    patched(await entra.patch(f"/Users/{uid}", disable))
-    assert (await current_user(scim, uid))["active"] is False
-    assert not await key_works(admin, key)
-    assert await keys_listed(admin, uid) == 0
-    enable = patch_body({"op": "replace", "path": "active", "value": True})
-    patched(await entra.patch(f"/Users/{uid}", enable))
-    assert (await current_user(scim, uid))["active"] is True
-    assert not await key_works(admin, key)
+    await active_patch_revokes_keys(entra, scim, admin, uid, off=False, on=True)
 
     # The flag never gets in the way of errors either.
     scim_error(await entra.get(f"/Users/{uuid.uuid4()}"), 404)

@@ -12,6 +12,7 @@ from tests.idp.replay import (
     GROUP_URN,
     USER_URN,
     IdP,
+    active_patch_revokes_keys,
     created,
     current_group,
     current_user,
@@ -31,8 +32,8 @@ KEYCLOAK_USER_AGENT = "Java-http-client/17.0.9"
 
 
 @pytest.fixture
-def keycloak(server, http_session, scim_token) -> IdP:
-    return IdP(http_session, server.scim_url, scim_token, user_agent=KEYCLOAK_USER_AGENT)
+def keycloak(connect_idp) -> IdP:
+    return connect_idp(KEYCLOAK_USER_AGENT)
 
 
 def keycloak_user(username: str, *, first: str, last: str, enabled: bool = True, **extra) -> dict:
@@ -80,15 +81,7 @@ async def test_user_sync_with_full_puts(keycloak, scim, admin):
     assert not await key_works(admin, key)
 
     # The optional PATCH mode sends `active` as a string.
-    key = await give_key(admin, uid)
-    off = patch_body({"op": "replace", "path": "active", "value": "false"})
-    patched(await keycloak.patch(f"/Users/{uid}", off))
-    assert (await current_user(scim, uid))["active"] is False
-    assert not await key_works(admin, key)
-    on = patch_body({"op": "replace", "path": "active", "value": "true"})
-    patched(await keycloak.patch(f"/Users/{uid}", on))
-    assert (await current_user(scim, uid))["active"] is True
-    assert not await key_works(admin, key)
+    await active_patch_revokes_keys(keycloak, scim, admin, uid, off="false", on="true")
 
     scim_error(await keycloak.put(f"/Users/{uuid.uuid4()}", update), 404)
 

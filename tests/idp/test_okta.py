@@ -36,8 +36,8 @@ PAGE = 100
 
 
 @pytest.fixture
-def okta(server, http_session, scim_token) -> IdP:
-    return IdP(http_session, server.scim_url, scim_token, user_agent=OKTA_USER_AGENT)
+def okta(connect_idp) -> IdP:
+    return connect_idp(OKTA_USER_AGENT)
 
 
 def okta_user(user_name: str, given: str = "Test", family: str = "User") -> dict:

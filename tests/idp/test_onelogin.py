@@ -31,14 +31,8 @@ ONELOGIN_USER_AGENT = "OneLogin SCIM Provisioner"
 
 
 @pytest.fixture
-def onelogin(server, http_session, scim_token) -> IdP:
-    return IdP(
-        http_session,
-        server.scim_url,
-        scim_token,
-        user_agent=ONELOGIN_USER_AGENT,
-        content_type="application/json",
-    )
+def onelogin(connect_idp) -> IdP:
+    return connect_idp(ONELOGIN_USER_AGENT, content_type="application/json")
 
 
 def onelogin_user(email: str, first: str, last: str, active: str = "true") -> dict:
