@@ -85,6 +85,8 @@ async def measured(server: Process, run) -> tuple[Measurement, float]:
 
 
 def row(name: str, m: Measurement, cpu_us: float, fixed: Yardstick) -> str:
+    if m.requests == 0:
+        return f"  {name:<38} no request finished within the run"
     ratio = m.rps / fixed.rps
     cpu_ratio = fixed.cpu_us / cpu_us if cpu_us else 0
     errors = f"  ({m.errors} bad answers)" if m.errors else ""
@@ -239,7 +241,7 @@ async def main(argv=None) -> int:
             first, last = sizes[0], sizes[-1]
             report(f"\np50 at {last:,} users / p50 at {first:,} users")
             for name, p50 in per_size[last].items():
-                if name in per_size[first]:
+                if per_size[first].get(name) and p50:
                     report(f"  {name:<38} {p50 / per_size[first][name]:6.2f}x")
         if "workers" in wanted and args.backend == "postgres":
             await compare_workers(args, url, directory, report)

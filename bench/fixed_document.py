@@ -12,6 +12,8 @@ import sys
 import orjson
 from aiohttp import web
 
+from app.server import fast_event_loop
+
 DOCUMENT = {
     "schemas": [
         "urn:ietf:params:scim:schemas:core:2.0:User",
@@ -46,7 +48,14 @@ async def health(request: web.Request) -> web.Response:
 def main() -> None:
     app = web.Application()
     app.add_routes([web.get("/health", health), web.get("/{tail:.*}", user)])
-    web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+    web.run_app(
+        app,
+        host="127.0.0.1",
+        port=int(sys.argv[1]),
+        print=None,
+        access_log=None,
+        loop=fast_event_loop(),  # the same event loop as the server under test
+    )
 
 
 if __name__ == "__main__":

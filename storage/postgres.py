@@ -126,7 +126,10 @@ class PostgresConnection:
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         async with _translated_errors():
-            await self._conn.executemany(to_numbered(sql), rows)
+            if len(rows) == 1:  # the common case (one audit event, one e-mail): one round trip
+                await self._conn.execute(to_numbered(sql), *rows[0])
+            else:
+                await self._conn.executemany(to_numbered(sql), rows)
 
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]

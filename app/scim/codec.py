@@ -285,11 +285,32 @@ def parse_attribute_list(text: str | list[str] | None, rt: ResourceType) -> tupl
     is silent and IdPs send lists written for other resource types.
     """
     if isinstance(text, str):
-        chunks = [text]
-    elif isinstance(text, list | tuple):
+        return _parsed_attribute_text(text, rt)
+    if isinstance(text, list | tuple):
         chunks = [chunk for chunk in text if isinstance(chunk, str)]
     else:
         return ()
+    return _parsed_chunks(chunks, rt)
+
+
+_PARSED_LISTS: dict[tuple[str, int], tuple[AttrPath, ...]] = {}
+_PARSED_LISTS_MAX = 256
+
+
+def _parsed_attribute_text(text: str, rt: ResourceType) -> tuple[AttrPath, ...]:
+    """IdPs send the same few lists on every request (`excludedAttributes=members`): each is
+    parsed once (keyed by the resource type's identity: hashing the type itself costs more
+    than parsing)."""
+    key = (text, id(rt))
+    parsed = _PARSED_LISTS.get(key)
+    if parsed is None:
+        parsed = _parsed_chunks([text], rt)
+        if len(_PARSED_LISTS) < _PARSED_LISTS_MAX:
+            _PARSED_LISTS[key] = parsed
+    return parsed
+
+
+def _parsed_chunks(chunks: list[str], rt: ResourceType) -> tuple[AttrPath, ...]:
     paths: dict[AttrPath, None] = {}
     for chunk in chunks:
         for part in chunk.split(","):
