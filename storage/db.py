@@ -16,6 +16,11 @@ class DatabaseUnavailable(Exception):
     """The database did not answer (down, timed out, connection lost): the server says 503."""
 
 
+class TransientConflict(DatabaseUnavailable):
+    """The database rolled this transaction back to break a deadlock or a serialization
+    conflict with another one; the same work succeeds when tried again."""
+
+
 class Conflict(Exception):
     """A uniqueness constraint refused the write. `constraint` names what clashed."""
 

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import orjson
 
-from storage.db import Conflict, DatabaseUnavailable
+from storage.db import Conflict, DatabaseUnavailable, TransientConflict
 from storage.notifications import PostgresListener
 
 _UNAVAILABLE = (
@@ -148,8 +148,9 @@ async def _translated_errors() -> AsyncIterator[None]:
     except _UNAVAILABLE as error:
         raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
     except (asyncpg.DeadlockDetectedError, asyncpg.SerializationError) as error:
-        # Postgres rolled the transaction back; retrying later succeeds (503 + Retry-After).
-        raise DatabaseUnavailable(f"transient {type(error).__name__}: {error}") from error
+        # Postgres rolled the transaction back: the use case tries again (common.retry_transient),
+        # and past its attempts the client gets 503 + Retry-After.
+        raise TransientConflict(f"transient {type(error).__name__}: {error}") from error
 
 
 _JSONB_VERSION = b"\x01"  # the binary jsonb format: a version byte, then the JSON text

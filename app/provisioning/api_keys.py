@@ -7,7 +7,14 @@ the key row exists and its user is active; deprovisioning deletes the row in the
 from __future__ import annotations
 
 from app.provisioning.access import credential_events
-from app.provisioning.common import Actor, audit_event, new_id, not_found, utcnow
+from app.provisioning.common import (
+    Actor,
+    audit_event,
+    new_id,
+    not_found,
+    retry_transient,
+    utcnow,
+)
 from app.provisioning.secrets import API_KEY_PREFIX, hash_secret, new_secret, same_hash
 from app.scim.errors import invalid_value
 from storage.records import ApiKeyRecord
@@ -18,6 +25,7 @@ class ApiKeys:
     def __init__(self, repo: Repository):
         self.repo = repo
 
+    @retry_transient
     async def generate(
         self,
         user_id: str,
@@ -66,6 +74,7 @@ class ApiKeys:
                 raise not_found("User", user_id)
             return await stores.api_keys.list_for_user(user_id)
 
+    @retry_transient
     async def delete(self, key_ids: list[str], actor: Actor) -> list[str]:
         now = utcnow()
         async with self.repo.transaction() as stores:

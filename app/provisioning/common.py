@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import functools
 import uuid
 from typing import Protocol, TypeVar
 
@@ -10,7 +12,7 @@ from attrs import frozen
 
 from app.scim.errors import ScimError, uniqueness
 from app.scim.preconditions import require_if_match
-from storage.db import Conflict
+from storage.db import Conflict, TransientConflict
 from storage.records import AuditEvent
 
 
@@ -93,3 +95,24 @@ async def current_for_write(
         raise not_found(kind, resource_id)
     require_if_match(if_match, current.version)
     return current
+
+
+TRANSIENT_ATTEMPTS = 3
+
+
+def retry_transient(write):
+    """Run a write use case again when the database rolled it back to break a deadlock (every
+    attempt is a whole new transaction, so nothing of the failed one remains); after
+    TRANSIENT_ATTEMPTS the error goes out as a 503 with Retry-After."""
+
+    @functools.wraps(write)
+    async def attempt(*args, **kwargs):
+        for number in range(1, TRANSIENT_ATTEMPTS + 1):
+            try:
+                return await write(*args, **kwargs)
+            except TransientConflict:
+                if number == TRANSIENT_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.005 * number)
+
+    return attempt

@@ -20,6 +20,7 @@ from app.provisioning.common import (
     current_for_write,
     new_id,
     not_found,
+    retry_transient,
     utcnow,
 )
 from app.provisioning.search import search_resources
@@ -109,6 +110,7 @@ class TeamProvisioning:
 
     # -- writes -------------------------------------------------------------------------------
 
+    @retry_transient
     async def create(
         self, body: object, actor: Actor, *, source: str = "scim", with_members: bool = True
     ) -> TeamView:
@@ -176,6 +178,7 @@ class TeamProvisioning:
             team_id, compute, changes, actor, if_match, "team.update", with_members
         )
 
+    @retry_transient
     async def _write(
         self, team_id, compute, changes, actor, if_match, action, with_members=True
     ) -> TeamView:
@@ -264,6 +267,7 @@ class TeamProvisioning:
                 note(remove=await stores.teams.remove_members(team_id, doomed))
         return list(added), list(removed)
 
+    @retry_transient
     async def delete(self, team_id: str, actor: Actor, *, if_match: str | None = None) -> None:
         """DELETE: the team, its memberships and every key scoped to it."""
         async with self.repo.transaction() as stores:

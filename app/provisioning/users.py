@@ -19,6 +19,7 @@ from app.provisioning.common import (
     current_for_write,
     new_id,
     not_found,
+    retry_transient,
     utcnow,
 )
 from app.provisioning.search import compile_query, search_resources
@@ -68,6 +69,7 @@ class UserProvisioning:
         self.repo = repo
         self.max_patch_operations = max_patch_operations
 
+    @retry_transient
     async def create(self, body: object, actor: Actor, *, source: str = "scim") -> UserView:
         doc = canonicalize_resource(body, USER_RESOURCE)
         doc.setdefault("active", True)
@@ -126,6 +128,7 @@ class UserProvisioning:
 
         return await self._write(user_id, compute, actor, if_match=if_match, action="user.update")
 
+    @retry_transient
     async def _write(
         self, user_id, compute, actor: Actor, *, if_match: str | None, action: str
     ) -> UserView:
@@ -187,6 +190,7 @@ class UserProvisioning:
             ]
         return []
 
+    @retry_transient
     async def delete(self, user_id: str, actor: Actor, *, if_match: str | None = None) -> None:
         """DELETE (RFC 7644 §3.6): the user, their memberships, keys and access tokens.
 
