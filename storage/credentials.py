@@ -218,15 +218,6 @@ class SettingsStore:
     async def get(self, key: str) -> str | None:
         return await self.conn.fetchval("SELECT value FROM settings WHERE key = ?", key)
 
-    async def put_if_absent(self, key: str, value: str) -> bool:
-        return bool(
-            await self.conn.execute(
-                "INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO NOTHING",
-                key,
-                value,
-            )
-        )
-
     async def put(self, key: str, value: str) -> None:
         await self.conn.execute(
             "INSERT INTO settings (key, value) VALUES (?, ?) "

@@ -110,10 +110,6 @@ class TeamStore:
             result[row[0]].append(Member(row[1], row[2]))
         return result
 
-    async def member_ids(self, team_id: str) -> list[str]:
-        rows = await self.conn.fetch("SELECT user_id FROM team_members WHERE team_id = ?", team_id)
-        return [row[0] for row in rows]
-
     async def add_members(
         self, team_id: str, user_ids: Sequence[str], source: str, now
     ) -> list[str]:

@@ -32,9 +32,3 @@ async def load_master_key(repo: Repository, configured: str | None) -> tuple[Mas
         await stores.settings.put(SETTING, hash_secret(generated))
     return MasterKey(hash_secret(generated)), generated
 
-
-async def rotate_master_key(repo: Repository) -> str:
-    generated = new_secret(MASTER_KEY_PREFIX)
-    async with repo.transaction() as stores:
-        await stores.settings.put(SETTING, hash_secret(generated))
-    return generated
