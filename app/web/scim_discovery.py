@@ -70,7 +70,7 @@ async def root_search(request: web.Request) -> web.Response:
     """POST /.search: every resource type the filter applies to, Users first, paged as one
     list. A filter that no type can evaluate is invalidFilter."""
     raw = read_search_body(await read_json(request))
-    totals, pages, errors = [], [], []
+    totals, errors = [], []
     for endpoint in (USERS, GROUPS):
         try:
             totals.append(
@@ -94,5 +94,6 @@ async def root_search(request: web.Request) -> web.Response:
             resources += page["Resources"]
             remaining -= len(page["Resources"])
         wanted = max(0, wanted - total)
-        pages.append(total)
-    return scim_response(list_response(resources, sum(pages), raw.start_index))
+    return scim_response(
+        list_response(resources, sum(total for _, total in totals), raw.start_index)
+    )
