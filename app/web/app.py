@@ -11,7 +11,7 @@ from app import metrics
 from app.config import Settings
 from app.provisioning.master_key import load_master_key
 from app.provisioning.services import open_services
-from app.web import auth, middlewares, observability, ui_middleware
+from app.web import middlewares
 from app.web.appkeys import AUTH_THROTTLE, MASTER_KEY, SERVICES, SETTINGS
 from app.web.auth_throttle import FailureThrottle
 from app.web.routes import route_table
@@ -24,14 +24,7 @@ def create_app(settings: Settings) -> web.Application:
     middlewares.hide_server_version()
     app = web.Application(
         client_max_size=settings.max_body_bytes,
-        middlewares=[
-            middlewares.request_id,
-            observability.access_log,
-            middlewares.errors,
-            auth.authentication,
-            ui_middleware.ui_pages,
-            middlewares.reject_nul_in_url,
-        ],
+        middlewares=[middlewares.frontline],
     )
     app[SETTINGS] = settings
     app[AUTH_THROTTLE] = FailureThrottle(
@@ -40,7 +33,6 @@ def create_app(settings: Settings) -> web.Application:
     app.add_routes(route_table())
     app.cleanup_ctx.append(_services)
     setup_ui(app)  # the admin page under /ui (after _services: sessions use the database)
-    app.on_response_prepare.append(middlewares.security_headers)
     return app
 
 

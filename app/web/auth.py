@@ -91,11 +91,12 @@ async def _authenticate(request: web.Request, realm: str) -> Actor:
     return Actor("admin", None, "master key")
 
 
-@web.middleware
-async def authentication(request: web.Request, handler):
+async def authenticate(request: web.Request) -> None:
+    """Set the request's actor where its path needs one (SCIM, the admin key API); raise 401,
+    or 429 for an address that failed too often."""
     realm = _realm(request.path)
     if realm is None:
-        return await handler(request)
+        return
     throttle = request.app[AUTH_THROTTLE]
     address = request.remote or "unknown"
     wait = throttle.retry_after(address)
@@ -107,4 +108,3 @@ async def authentication(request: web.Request, handler):
     except Unauthorized:
         throttle.record_failure(address)
         raise
-    return await handler(request)

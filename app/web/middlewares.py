@@ -1,9 +1,19 @@
-"""Cross-cutting concerns: request ids and turning every failure into the right error body."""
+"""The one middleware every request passes (`frontline`): request id, metrics and the access
+log, authentication, the admin page's gate, URL checks, security headers, and turning every
+failure into the right error body.
+
+One middleware rather than a chain of six: each link of an aiohttp chain costs a coroutine and a
+partial per request, and on a point read (`GET /Users/{id}`) the chain cost as much as the read
+itself. The order of the steps is the order the chain had.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import logging
-import uuid
+import os
+import time
 
 from aiohttp import web, web_response
 
@@ -11,40 +21,92 @@ from app import metrics
 from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.text_rules import NUL_RULE, has_nul
 from app.web.appkeys import REQUEST_ID, SETTINGS
+from app.web.auth import authenticate
+from app.web.observability import in_progress_gauge, observe, route_template
 from app.web.responses import error_response
+from app.web.ui_middleware import STATIC_PREFIX, is_ui_path, ui_pages, ui_security_headers
 from storage.db import DatabaseUnavailable
 
 log = logging.getLogger("haimaker.web")
 
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
 SERVER_NAME = "haimaker"
+CLIENT_CLOSED = 499  # the client went away before the answer (nginx's convention)
+
+
+_REQUEST_ID_PREFIX = os.urandom(8).hex()  # per process: ids stay unique across workers
+_request_numbers = itertools.count(1)
+
+
+def new_request_id() -> str:
+    """Unique, not secret (it is echoed and logged): a random per-process prefix and a count,
+    no system call per request."""
+    return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
 
 
 @web.middleware
-async def request_id(request: web.Request, handler):
-    request[REQUEST_ID] = request.headers.get("X-Request-Id", "")[:64] or uuid.uuid4().hex
-    response = await handler(request)
-    response.headers["X-Request-Id"] = request[REQUEST_ID]
-    return response
+async def frontline(request: web.Request, handler):
+    started = time.perf_counter()
+    request_id = request.headers.get("X-Request-Id", "")[:64] or new_request_id()
+    request[REQUEST_ID] = request_id
+    route = route_template(request)
+    gauge = in_progress_gauge(route)
+    gauge.inc()
+    status = 500
+    try:
+        response = await _answer(request, handler)
+        status = response.status
+        response.headers["X-Request-Id"] = request_id
+        security_headers(request, response)
+        return response
+    except web.HTTPException as passed_on:  # a redirect (errors have become answers)
+        status = passed_on.status
+        security_headers(request, passed_on)
+        raise
+    except asyncio.CancelledError:
+        status = CLIENT_CLOSED
+        raise
+    finally:
+        gauge.dec()
+        observe(request, route, status, started, time.perf_counter())
 
 
-@web.middleware
-async def errors(request: web.Request, handler):
+async def _answer(request: web.Request, handler) -> web.StreamResponse:
+    """The answer, or the error body for whatever went wrong on the way to it."""
+    try:
+        if is_ui_path(request.path) and not request.path.startswith(STATIC_PREFIX):
+            return await ui_pages(request, _url_checked(handler))
+        await authenticate(request)
+        reject_nul_in_url(request)
+        return await handler(request)
+    except Exception as error:  # noqa: BLE001 (every failure becomes an answer here)
+        return await error_answer(request, error)
+
+
+def _url_checked(handler):
+    async def checked(request: web.Request) -> web.StreamResponse:
+        reject_nul_in_url(request)
+        return await handler(request)
+
+    return checked
+
+
+async def error_answer(request: web.Request, error: Exception) -> web.StreamResponse:
     """ScimError, HTTP errors from routing (404, 405, 413), an unreachable database (503 with
     Retry-After) and anything unexpected (500, logged) all leave as error bodies."""
-    try:
-        return await handler(request)
-    except ScimError as error:
+    if isinstance(error, ScimError):
         response = error_response(request, error, getattr(error, "headers", None))
-        if error.status == 408:
+        if error.status == 408:  # sent from here, so it is finished here
+            response.headers["X-Request-Id"] = request[REQUEST_ID]
+            security_headers(request, response)
             await _answer_and_hang_up(request, response)
         return response
-    except web.HTTPException as error:
+    if isinstance(error, web.HTTPException):
         if error.status < 400:
-            raise
+            raise error
         headers = {name: error.headers[name] for name in _KEPT_HEADERS if name in error.headers}
         return error_response(request, ScimError(error.status, _detail(error)), headers)
-    except DatabaseUnavailable as error:
+    if isinstance(error, DatabaseUnavailable):
         metrics.DATABASE_UNAVAILABLE.inc()
         log.error("database unavailable during %s %s: %s", request.method, request.path, error)
         return error_response(
@@ -52,28 +114,27 @@ async def errors(request: web.Request, handler):
             ScimError(503, "the database is unavailable; retry later"),
             {"Retry-After": str(request.app[SETTINGS].retry_after_seconds)},
         )
-    except Exception:
-        log.exception(
-            "unexpected error in %s %s [%s]",
-            request.method,
-            request.path,
-            request.get(REQUEST_ID),
-        )
-        return error_response(request, ScimError(500, "internal error; it has been logged"))
+    log.exception(
+        "unexpected error in %s %s [%s]",
+        request.method,
+        request.path,
+        request.get(REQUEST_ID),
+        exc_info=error,
+    )
+    return error_response(request, ScimError(500, "internal error; it has been logged"))
 
 
-@web.middleware
-async def reject_nul_in_url(request: web.Request, handler):
+def reject_nul_in_url(request: web.Request) -> None:
     """A NUL in the path or query string is refused before it reaches storage (see
     app.scim.text_rules): invalidFilter in `filter`, invalidValue anywhere else."""
-    for name, value in request.query.items():
-        if has_nul(value) or has_nul(name):
-            if name.lower() == "filter":
-                raise invalid_filter(f"the filter holds a NUL character ({NUL_RULE})")
-            raise invalid_value(NUL_RULE)
+    if request.query_string:
+        for name, value in request.query.items():
+            if has_nul(value) or has_nul(name):
+                if name.lower() == "filter":
+                    raise invalid_filter(f"the filter holds a NUL character ({NUL_RULE})")
+                raise invalid_value(NUL_RULE)
     if has_nul(request.path):
         raise invalid_value(NUL_RULE)
-    return await handler(request)
 
 
 async def _answer_and_hang_up(request: web.Request, response: web.Response) -> None:
@@ -102,9 +163,13 @@ def hide_server_version() -> None:
     web_response.SERVER_SOFTWARE = SERVER_NAME
 
 
-async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """No server version; API answers (which may carry secrets) are never cached."""
-    response.headers["Server"] = SERVER_NAME
-    if not request.path.startswith(("/ui", "/static")):
-        response.headers.setdefault("Cache-Control", "no-store")
-    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """No server version; API answers (which may carry secrets) are never cached; the admin
+    page's own policy (app.web.ui_middleware) on its pages."""
+    headers = response.headers
+    headers["Server"] = SERVER_NAME
+    if request.path.startswith(("/ui", "/static")):
+        ui_security_headers(request, response)
+    else:
+        headers.setdefault("Cache-Control", "no-store")
+    headers.setdefault("X-Content-Type-Options", "nosniff")

@@ -8,9 +8,7 @@ string (filters hold personal data).
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 
 from aiohttp import web
 
@@ -20,7 +18,6 @@ from app.web.responses import SCIM_PREFIX
 
 log = logging.getLogger("haimaker.access")
 
-CLIENT_CLOSED = 499  # the client went away before the answer (nginx's convention)
 _ITEM_OPERATIONS = {"GET": "get", "PUT": "replace", "PATCH": "patch", "DELETE": "delete"}
 _COLLECTION_OPERATIONS = {"GET": "list", "POST": "create"}
 
@@ -46,21 +43,59 @@ def scim_operation(route: str, method: str) -> tuple[str, str] | None:
     return parts[0], _COLLECTION_OPERATIONS.get(method, method.lower())
 
 
-def _observe(request: web.Request, status: int, seconds: float) -> None:
-    route = route_template(request)
-    metrics.HTTP_REQUESTS.labels(route, request.method, str(status)).inc()
-    metrics.HTTP_LATENCY.labels(route, request.method).observe(seconds)
-    operation = scim_operation(route, request.method)
+_INSTRUMENTS_KEPT = 4096  # (route, method, status) triples remembered; the rest built per request
+_instruments: dict[tuple[str, str, int], tuple] = {}
+_in_progress: dict[str, object] = {}
+POOL_SAMPLE_SECONDS = 1.0  # the pool gauges are refreshed at most this often by traffic
+_pool_sampled_at = 0.0
+
+
+def in_progress_gauge(route: str):
+    """The labelled in-progress gauge of a route template (built once: `labels()` is costly)."""
+    gauge = _in_progress.get(route)
+    if gauge is None:
+        gauge = _in_progress[route] = metrics.HTTP_IN_PROGRESS.labels(route)
+    return gauge
+
+
+def _instruments_for(route: str, method: str, status: int) -> tuple:
+    """The labelled children one answer updates, built once per (route, method, status)."""
+    key = (route, method, status)
+    found = _instruments.get(key)
+    if found is None:
+        operation = scim_operation(route, method)
+        found = (
+            metrics.HTTP_REQUESTS.labels(route, method, str(status)),
+            metrics.HTTP_LATENCY.labels(route, method),
+            metrics.SCIM_OPERATIONS.labels(*operation, "success" if status < 400 else "error")
+            if operation is not None
+            else None,
+        )
+        if len(_instruments) < _INSTRUMENTS_KEPT:  # methods are client-chosen: stay bounded
+            _instruments[key] = found
+    return found
+
+
+def observe(request: web.Request, route: str, status: int, started: float, ended: float) -> None:
+    """Count the answer, time it, and write its access-log line (when INFO is on). The pool
+    gauges follow traffic at most once a second (every worker's, in multiprocess mode, not
+    only the one a scrape reaches)."""
+    global _pool_sampled_at
+    seconds = ended - started
+    requests, latency, operation = _instruments_for(route, request.method, status)
+    requests.inc()
+    latency.observe(seconds)
     if operation is not None:
-        outcome = "success" if status < 400 else "error"
-        metrics.SCIM_OPERATIONS.labels(*operation, outcome).inc()
-    services = request.app.get(SERVICES)
-    pool_stats = getattr(services.db, "pool_stats", None) if services else None
-    if pool_stats is not None:
-        metrics.record_pool(pool_stats())
+        operation.inc()
+    if ended - _pool_sampled_at >= POOL_SAMPLE_SECONDS:
+        _pool_sampled_at = ended
+        record_pool(request)
+    level = logging.WARNING if status >= 500 else logging.INFO
+    if not log.isEnabledFor(level):
+        return
     actor = request.get(ACTOR)
     log.log(
-        logging.WARNING if status >= 500 else logging.INFO,
+        level,
         "%s %s %s %.1fms",
         request.method,
         request.path,
@@ -79,33 +114,16 @@ def _observe(request: web.Request, status: int, seconds: float) -> None:
     )
 
 
-@web.middleware
-async def access_log(request: web.Request, handler):
-    started = time.perf_counter()
-    status = 500
-    in_progress = metrics.HTTP_IN_PROGRESS.labels(route_template(request))
-    in_progress.inc()
-    try:
-        response = await handler(request)
-        status = response.status
-        return response
-    except web.HTTPException as error:
-        status = error.status
-        raise
-    except asyncio.CancelledError:
-        status = CLIENT_CLOSED
-        raise
-    finally:
-        in_progress.dec()
-        _observe(request, status, time.perf_counter() - started)
-
-
-async def metrics_page(request: web.Request) -> web.Response:
-    """GET /metrics in the Prometheus text format."""
+def record_pool(request: web.Request) -> None:
     services = request.app.get(SERVICES)
     pool_stats = getattr(services.db, "pool_stats", None) if services else None
     if pool_stats is not None:
         metrics.record_pool(pool_stats())
+
+
+async def metrics_page(request: web.Request) -> web.Response:
+    """GET /metrics in the Prometheus text format."""
+    record_pool(request)
     body, content_type = metrics.exposition()
     response = web.Response(body=body)
     response.headers["Content-Type"] = content_type

@@ -1,4 +1,4 @@
-"""Wiring the admin page into the application: templates, sessions, SSO, headers."""
+"""Wiring the admin page into the application: templates, sessions, SSO."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from aiohttp import web
 from app.provisioning.ui_sessions import UiSessions
 from app.web.appkeys import SERVICES, SETTINGS
 from app.web.sso import sso_context
-from app.web.ui_middleware import ui_security_headers
 from app.web.ui_render import setup_templates
 from app.web.ui_session import UI_SESSIONS
 
@@ -30,4 +29,3 @@ def setup_ui(app: web.Application) -> None:
     setup_templates(app)
     app.cleanup_ctx.append(_ui_sessions)
     app.cleanup_ctx.append(sso_context)
-    app.on_response_prepare.append(ui_security_headers)

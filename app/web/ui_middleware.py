@@ -90,10 +90,8 @@ async def _guard(request: web.Request, handler) -> web.StreamResponse:
     return await handler(request)
 
 
-@web.middleware
 async def ui_pages(request: web.Request, handler):
-    if not is_ui_path(request.path) or request.path.startswith(STATIC_PREFIX):
-        return await handler(request)
+    """Every /ui page (not its static files) behind the gate, every failure as an HTML page."""
     try:
         return await _guard(request, handler)
     except web.HTTPException as error:
@@ -122,7 +120,7 @@ async def ui_pages(request: web.Request, handler):
         )
 
 
-async def ui_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+def ui_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     """For /ui pages: a script policy without inline code, no framing, no referrer to other
     sites (the SSO callback URL holds a code; "same-origin" and not "no-referrer", which would
     make browsers send `Origin: null` on our own forms), and no caching (a page can show a
