@@ -33,9 +33,23 @@ def render_resource(
     when excluded or not requested. Keys come out as schemas, id, externalId, core attributes in
     schema order, extensions under their URN, meta.
     """
-    source = _with_computed(doc, computed or {})
-    wanted = _canonical_paths(attributes, rt)
-    unwanted = _canonical_paths(excluded, rt)
+    source = _with_computed(doc, computed) if computed or not isinstance(doc, dict) else doc
+    if not attributes and not excluded:
+        return _render_default(source, rt, resource_id, meta)
+    return _render_projected(
+        source, rt, resource_id, meta, _canonical_paths(attributes, rt), _canonical_paths(excluded, rt)
+    )
+
+
+def _render_projected(
+    source: dict,
+    rt: ResourceType,
+    resource_id: str,
+    meta: dict,
+    wanted: tuple[AttrPath, ...],
+    unwanted: tuple[AttrPath, ...],
+) -> dict:
+    """`render_resource` under `attributes`/`excludedAttributes`, attribute by attribute."""
     body: dict = {"schemas": None, "id": resource_id}
     for schema, attribute, raw in _rendered_values(source, rt, meta):
         if raw is None:  # most schema attributes are unset: skip them cheaply
@@ -49,6 +63,74 @@ def render_resource(
             body.setdefault(schema.id, {})[attribute.name] = value
     body["schemas"] = [rt.schema.id, *(ext.id for ext in rt.extensions if ext.id in body)]
     return body
+
+
+def _render_default(source: dict, rt: ResourceType, resource_id: str, meta: dict) -> dict:
+    """`render_resource` with nothing asked for or excluded, the common case (every point
+    read, every list page): the same rules, applied from a plan worked out once per type."""
+    body: dict = {"schemas": None, "id": resource_id}
+    extensions = []
+    for schema_id, name, container, sub_names, multi_valued in _default_plan(rt):
+        if container is None:
+            value = source.get(name)
+        elif container is _META:
+            value = meta
+        else:
+            holder = source.get(container)
+            value = holder.get(name) if isinstance(holder, dict) else None
+        if value is None or value == [] or value == {}:
+            continue
+        if sub_names is not None:
+            value = _default_complex(value, sub_names, multi_valued)
+            if value is None:
+                continue
+        if container is None or container is _META:
+            body[name] = value
+        else:
+            if schema_id not in body:
+                body[schema_id] = {}
+                extensions.append(schema_id)
+            body[schema_id][name] = value
+    body["schemas"] = [rt.schema.id, *extensions]
+    return body
+
+
+def _default_complex(value: object, names: tuple[str, ...], multi_valued: bool) -> object:
+    def element(item: object) -> dict | None:
+        if not isinstance(item, dict):
+            return None
+        shown = {name: item[name] for name in names if item.get(name) is not None}
+        return shown or None
+
+    if not multi_valued:
+        return element(value)
+    items = value if isinstance(value, list) else [value]
+    shown_items = [shown for shown in map(element, items) if shown is not None]
+    return shown_items or None
+
+
+_DEFAULT_PLANS: dict[int, tuple] = {}
+
+
+def _default_plan(rt: ResourceType) -> tuple:
+    """(schema id, attribute name, container, sub-attributes shown or None for a simple
+    attribute, multi-valued) of every attribute a default response may show, in response
+    order: `returned: never` and `request` are left out here, once."""
+    plan = _DEFAULT_PLANS.get(id(rt))
+    if plan is None:
+        plan = tuple(
+            (
+                schema.id,
+                attribute.name,
+                container,
+                _shown_by_default(attribute) if attribute.type == "complex" else None,
+                attribute.multi_valued,
+            )
+            for schema, attribute, container in _response_order(rt)
+            if attribute.returned not in ("never", "request")
+        )
+        _DEFAULT_PLANS[id(rt)] = plan
+    return plan
 
 
 def _with_computed(doc: dict, computed: dict) -> dict:

@@ -12,7 +12,10 @@ from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
 
 
 def timestamp(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    """RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`)."""
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
 
 
 def _meta(resource_type: str, endpoint: str, record, base_url: str) -> dict:

@@ -69,7 +69,7 @@ _NO_PROJECTION = ListQuery()
 
 def _projection(request: web.Request, endpoint: ResourceEndpoint) -> ListQuery:
     """`attributes`/`excludedAttributes` of a single-resource request (none: nothing to parse)."""
-    if not request.query:
+    if not request.query_string:
         return _NO_PROJECTION
     raw = read_query_params(request.query)
     return bind_query(

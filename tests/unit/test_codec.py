@@ -816,3 +816,40 @@ def test_coerce_value_only_raises_scim_errors(value):
 def test_parse_attribute_list_never_raises(text):
     for path in parse_attribute_list(text, USER_RESOURCE):
         assert USER_RESOURCE.canonical(path) == path
+
+
+# --- the default rendering plan -------------------------------------------------------------
+
+_odd_values = st.sampled_from([None, [], {}, "x", 0, False, [None], ["x"], [{}], {"value": None}])
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_default_rendering_matches_the_attribute_by_attribute_rules(data):
+    """The plan behind every unprojected response shows exactly what the general rules show,
+    whatever the stored document holds (missing, empty, null, odd elements)."""
+    from app.scim.rendering import _render_default, _render_projected
+
+    resource, body = data.draw(
+        st.sampled_from([(USER_RESOURCE, FULL_USER), (GROUP_RESOURCE, _GROUP_BODY)])
+    )
+    doc = canonicalize_resource(copy.deepcopy(body), resource)
+    for key in data.draw(st.lists(st.sampled_from(sorted(doc)), unique=True)):
+        if data.draw(st.booleans()):
+            del doc[key]
+        else:
+            doc[key] = data.draw(_odd_values)
+    if isinstance(doc.get(ENT), dict):
+        for key in data.draw(st.lists(st.sampled_from(sorted(doc[ENT])), unique=True)):
+            doc[ENT][key] = data.draw(_odd_values)
+    args = (doc, resource, "2819c223", USER_META)
+    assert _render_default(*args) == _render_projected(*args, (), ())
+    assert list(_render_default(*args)) == list(_render_projected(*args, (), ()))
+
+
+_GROUP_BODY = {
+    "schemas": [GROUP_URN],
+    "externalId": "e-1",
+    "displayName": "Tour Guides",
+    "members": [{"value": "u1", "type": "User"}, {"value": "g2", "type": "Group"}],
+}
