@@ -13,8 +13,7 @@ import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-
-from attrs import frozen
+from typing import NamedTuple
 
 from app.scim.ast import (
     COMPARE_OPS,
@@ -40,12 +39,12 @@ _PUNCTUATION = frozenset("()[]")
 _WORD_END = _WHITESPACE | _PUNCTUATION | {'"'}
 _NAME = re.compile(r"\$?[A-Za-z][A-Za-z0-9_-]*")
 _NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
+_CONTROL = re.compile(r"[\x00-\x1f]")  # not allowed unescaped in a JSON string
 _KEYWORD_VALUES = {"true": True, "false": False, "null": None}
 _SNIPPET = 30
 
 
-@frozen
-class _Token:
+class _Token(NamedTuple):
     kind: str  # "word", "string", "(", ")", "[", "]" or "end"
     text: str
     start: int
@@ -90,7 +89,9 @@ def _tokenize(text: str, error: Callable[[str], ScimError]) -> list[_Token]:
 def _string_token(raw: str, start: int, error: Callable[[str], ScimError]) -> _Token:
     """A JSON string literal (RFC 8259 §7), escapes included, quotes and all in `raw`."""
     try:
-        value = json.loads(raw)
+        inner = raw[1:-1]
+        # Most literals hold no escape and no control character: their text is their value.
+        value = json.loads(raw) if "\\" in inner or _CONTROL.search(inner) else inner
         value.encode("utf-8")
     except ValueError:
         raise error(f"invalid string literal {_snippet(raw)} at position {start}") from None
