@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -17,7 +18,7 @@ import asyncpg
 import attrs
 
 from bench import scenarios
-from bench.load import WRK, Measurement
+from bench.load import WRK, Measurement, Request
 from bench.seed import BIG_TEAM_SIZE, Directory, add_teams, fresh_users, give_keys, grow_to
 from bench.servers import Process, create_token, fixed_document, haimaker
 
@@ -70,10 +71,38 @@ async def _nothing() -> None:
     return None
 
 
+ROUNDS = 3  # each throughput scenario alternates with the yardstick this many times
+
+
 @attrs.frozen
 class Yardstick:
-    rps: float
-    cpu_us: float  # server CPU time per request
+    """The fixed-document server, kept running through the whole run, and its load settings."""
+
+    server: Process
+    settings: scenarios.Settings
+
+    async def measure(self, seconds: float, connections: int) -> tuple[Measurement, float]:
+        settings = attrs.evolve(self.settings, seconds=seconds)
+        run = scenarios.run_throughput(
+            self.server.base_url,
+            [Request("GET", "/scim/v2/Users/x")],
+            {},
+            settings,
+            200,
+            connections,
+        )
+        return await measured(self.server, run)
+
+
+@attrs.frozen
+class Paired:
+    """A scenario measured in turn with the yardstick: on a shared machine whatever else runs
+    slows both alike, so the ratio of each pair is steadier than either figure."""
+
+    measurement: Measurement
+    cpu_us: float
+    ratio: float  # throughput ÷ the yardstick's, median over the pairs
+    cpu_ratio: float  # the yardstick's CPU per request ÷ this one's, median over the pairs
 
 
 async def measured(server: Process, run) -> tuple[Measurement, float]:
@@ -84,15 +113,49 @@ async def measured(server: Process, run) -> tuple[Measurement, float]:
     return m, (server.cpu_seconds() - before) / max(1, m.requests) * 1e6
 
 
-def row(name: str, m: Measurement, cpu_us: float, fixed: Yardstick) -> str:
+async def paired(
+    server: Process, yardstick: Yardstick, requests, headers, settings, expected=200,
+    connections: int | None = None,
+) -> Paired:  # fmt: skip
+    """ROUNDS × (yardstick, scenario), each for a ROUNDS-th of the time, same connections."""
+    connections = connections or settings.connections
+    slice_settings = attrs.evolve(settings, seconds=settings.seconds / ROUNDS)
+    ours, theirs = [], []
+    for _ in range(ROUNDS):
+        theirs.append(await yardstick.measure(slice_settings.seconds, connections))
+        ours.append(
+            await measured(
+                server,
+                scenarios.run_throughput(
+                    server.base_url, requests, headers, slice_settings, expected, connections
+                ),
+            )
+        )
+    pairs = list(zip(ours, theirs, strict=True))
+    merged = Measurement(
+        rps=statistics.median(m.rps for m, _ in ours),
+        p50_ms=statistics.median(m.p50_ms for m, _ in ours),
+        p99_ms=statistics.median(m.p99_ms for m, _ in ours),
+        requests=sum(m.requests for m, _ in ours),
+        errors=sum(m.errors for m, _ in ours),
+        tool=ours[0][0].tool,
+    )
+    return Paired(
+        merged,
+        statistics.median(cpu for _, cpu in ours),
+        statistics.median(o.rps / t.rps for (o, _), (t, _) in pairs if t.rps),
+        statistics.median(t_cpu / o_cpu for (_, o_cpu), (_, t_cpu) in pairs if o_cpu),
+    )
+
+
+def row(name: str, p: Paired) -> str:
+    m = p.measurement
     if m.requests == 0:
         return f"  {name:<38} no request finished within the run"
-    ratio = m.rps / fixed.rps
-    cpu_ratio = fixed.cpu_us / cpu_us if cpu_us else 0
     errors = f"  ({m.errors} bad answers)" if m.errors else ""
     return (
-        f"  {name:<38} {m.rps:>9.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {ratio:>6.2f}"
-        f" {cpu_us:>8.0f} {cpu_ratio:>6.2f}{errors}"
+        f"  {name:<38} {m.rps:>9.0f} {m.p50_ms:>8.2f} {m.p99_ms:>8.2f} {p.ratio:>6.2f}"
+        f" {p.cpu_us:>8.0f} {p.cpu_ratio:>6.2f}{errors}"
     )
 
 
@@ -108,7 +171,7 @@ def timings_row(name: str, timings: list[float]) -> str:
     return f"  {name:<38} {'':>9} {statistics.median(ordered):>8.2f} {p99:>8.2f}"
 
 
-async def measure_size(args, url, directory, wanted, fixed, spare_ids, keyed, report) -> dict:
+async def measure_size(args, url, directory, wanted, yardstick, spare_ids, keyed, report) -> dict:
     """Every per-size scenario against a freshly started server; returns p50s for comparison."""
     settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
     server = await haimaker(url, args.workers).start()
@@ -122,26 +185,19 @@ async def measure_size(args, url, directory, wanted, fixed, spare_ids, keyed, re
         report(HEADER)
         if "lookups" in wanted:
             for name, requests in scenarios.lookups(directory).items():
-                m, cpu = await measured(
-                    server, scenarios.run_throughput(base, requests, headers, settings)
-                )
-                p50s[name] = m.p50_ms
-                report(row(name, m, cpu, fixed))
+                result = await paired(server, yardstick, requests, headers, settings)
+                p50s[name] = result.measurement.p50_ms
+                report(row(name, result))
         if "scans" in wanted:
             for name, requests in scenarios.scans(directory).items():
-                m, cpu = await measured(
-                    server,
-                    scenarios.run_throughput(base, requests, headers, settings, connections=2),
-                )
-                p50s[name] = m.p50_ms
-                report(row(name, m, cpu, fixed))
+                result = await paired(server, yardstick, requests, headers, settings, connections=2)
+                p50s[name] = result.measurement.p50_ms
+                report(row(name, result))
         if "writes" in wanted:
             for name, (requests, expected) in scenarios.writes(directory, spare_ids).items():
-                m, cpu = await measured(
-                    server, scenarios.run_throughput(base, requests, headers, settings, expected)
-                )
-                p50s[name] = m.p50_ms
-                report(row(name, m, cpu, fixed))
+                result = await paired(server, yardstick, requests, headers, settings, expected)
+                p50s[name] = result.measurement.p50_ms
+                report(row(name, result))
         if "patch10k" in wanted:
             members = await fresh_users(url, directory, BIG_TEAM_SIZE)
             timings = await scenarios.patch_ten_thousand(base, headers, members)
@@ -167,7 +223,19 @@ async def measure_size(args, url, directory, wanted, fixed, spare_ids, keyed, re
     return p50s
 
 
+def machine_busy_seconds() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine so far, all cores (/proc/stat)."""
+    with open("/proc/stat") as stat:
+        fields = [int(v) for v in stat.readline().split()[1:]]
+    ticks = os.sysconf("SC_CLK_TCK")
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / ticks, sum(fields) / ticks
+
+
 async def compare_workers(args, url, directory, report) -> None:
+    """GET /Users/{id} through 1 and then 2 workers, with where the machine's CPU went: on a
+    machine whose cores the load generator and Postgres share, two workers can only add what
+    the other processes leave idle."""
     settings = scenarios.Settings(args.seconds, args.connections * 2, not args.no_wrk)
     requests = scenarios.lookups(directory)["GET /Users/{id}"]
     results = {}
@@ -177,14 +245,21 @@ async def compare_workers(args, url, directory, report) -> None:
             await asyncio.sleep(1)  # every worker up
             token = create_token(url)
             headers = {"Authorization": f"Bearer {token}"}
-            results[workers] = await scenarios.run_throughput(
-                server.base_url, requests, headers, settings
-            )
+            busy_before, total_before = machine_busy_seconds()
+            server_before = server.cpu_seconds()
+            m = await scenarios.run_throughput(server.base_url, requests, headers, settings)
+            busy, total = machine_busy_seconds()
+            server_cpu = server.cpu_seconds() - server_before
+            results[workers] = (m, (busy - busy_before) / (total - total_before), server_cpu)
         finally:
             server.stop()
-    report(f"\nGET /Users/{{id}} with --workers 2 vs 1 ({args.backend}): "
-           f"{results[2].rps:,.0f} vs {results[1].rps:,.0f} req/s = "
-           f"{results[2].rps / results[1].rps:.2f}x")  # fmt: skip
+    (one, busy_one, cpu_one), (two, busy_two, cpu_two) = results[1], results[2]
+    report(f"\nGET /Users/{{id}} with --workers 2 vs 1 ({args.backend}, {os.cpu_count()} cores): "
+           f"{two.rps:,.0f} vs {one.rps:,.0f} req/s = {two.rps / one.rps:.2f}x; "
+           f"machine busy {busy_one:.0%} vs {busy_two:.0%}; server CPU per request "
+           f"{cpu_one / max(1, one.requests) * 1e6:.0f} vs {cpu_two / max(1, two.requests) * 1e6:.0f} us "
+           f"(server share of the machine {cpu_one / (args.seconds * os.cpu_count()):.0%} vs "
+           f"{cpu_two / (args.seconds * os.cpu_count()):.0%})")  # fmt: skip
 
 
 async def main(argv=None) -> int:
@@ -198,6 +273,7 @@ async def main(argv=None) -> int:
         lines.append(line)
         print(line, flush=True)
 
+    fixed_server = None
     try:
         directory = Directory()
         started = time.perf_counter()
@@ -207,22 +283,14 @@ async def main(argv=None) -> int:
         await add_teams(url, directory, team_members)
         spare_ids = await fresh_users(url, directory, 5000)
         fixed_server = await fixed_document().start()
-        try:
-            settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
-            from bench.load import Request
-
-            baseline, baseline_cpu = await measured(
-                fixed_server,
-                scenarios.run_throughput(
-                    fixed_server.base_url, [Request("GET", "/scim/v2/Users/x")], {}, settings
-                ),
-            )
-        finally:
-            fixed_server.stop()
-        yardstick = Yardstick(baseline.rps, baseline_cpu)
+        yardstick = Yardstick(
+            fixed_server, scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
+        )
+        baseline, baseline_cpu = await yardstick.measure(args.seconds, args.connections)
         report(f"fixed-document aiohttp handler: {baseline.rps:,.0f} req/s, "
                f"p50 {baseline.p50_ms:.2f} ms, p99 {baseline.p99_ms:.2f} ms, "
-               f"{baseline_cpu:.0f} us CPU a request (ratio 1.00)")  # fmt: skip
+               f"{baseline_cpu:.0f} us CPU a request (ratio 1.00; each scenario below is "
+               f"measured in {ROUNDS} turns with it, and its ratios are the medians of the turns)")  # fmt: skip
         per_size = {}
         for index, size in enumerate(sizes):
             if size > directory.users:
@@ -246,6 +314,8 @@ async def main(argv=None) -> int:
         if "workers" in wanted and args.backend == "postgres":
             await compare_workers(args, url, directory, report)
     finally:
+        if fixed_server is not None:
+            fixed_server.stop()
         await drop()
     return 0
 
