@@ -18,7 +18,14 @@ import aiohttp
 from attrs import frozen
 
 WRK = shutil.which("wrk")
-UNIQUE = "{n}"  # in a path or body: replaced by a number unique within the run (one wrk thread)
+UNIQUE = "{n}"  # in a path or body: replaced by a number unique within the process (one wrk thread)
+_RUNS = itertools.count(1)  # each load run numbers its requests from its own block
+
+
+def _first_unique() -> int:
+    """Where a run's unique numbers start: runs of one bench (a scenario measured in turns)
+    never repeat each other's names."""
+    return next(_RUNS) * 100_000_000
 
 
 @frozen
@@ -70,7 +77,7 @@ def _lua_script(requests: list[Request], headers: dict[str, str], expected: int)
             "local threads = {}",
             "function setup(thread) table.insert(threads, thread) end",
             "function init(args) n = math.random(#requests) end",
-            "local counter = 0",
+            f"local counter = {_first_unique()}",
             "function request()",
             "  n = n % #requests + 1",
             "  local r = requests[n]",
@@ -135,7 +142,7 @@ async def _run_aiohttp(
 ) -> Measurement:
     latencies: list[float] = []
     errors = 0
-    counter = itertools.count(1)
+    counter = itertools.count(_first_unique())
     deadline = time.perf_counter() + seconds
     connector = aiohttp.TCPConnector(limit=connections)
     async with aiohttp.ClientSession(connector=connector) as session:

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from storage.db import Connection, Dialect
+from storage.inserts import Insert, insert_rows
 from storage.records import AuditEvent, Page
 
 _COLUMNS = "seq, at, actor_kind, actor_id, actor_name, action, target_type, target_id, details"
+_INSERT_COLUMNS = (
+    "at", "actor_kind", "actor_id", "actor_name", "action", "target_type", "target_id", "details",
+)  # fmt: skip
 
 
 def _event(row) -> AuditEvent:
@@ -29,25 +33,29 @@ class AuditStore:
         self.appended: list[AuditEvent] = []  # this transaction's events, for commit listeners
 
     async def append(self, events: list[AuditEvent]) -> None:
+        await insert_rows(self.conn, self.dialect, [self.insert_of(events)])
+
+    def insert_of(self, events: list[AuditEvent]) -> Insert:
+        """The rows of `events`, for a store writing them in its own statement (a user's
+        create); they count as appended to this transaction."""
         self.appended.extend(events)
-        if events:
-            await self.conn.executemany(
-                "INSERT INTO audit_events (at, actor_kind, actor_id, actor_name, action, target_type,"
-                " target_id, details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                [
-                    (
-                        e.at,
-                        e.actor_kind,
-                        e.actor_id,
-                        e.actor_name,
-                        e.action,
-                        e.target_type,
-                        e.target_id,
-                        e.details,
-                    )
-                    for e in events
-                ],
-            )
+        return Insert(
+            "audit_events",
+            _INSERT_COLUMNS,
+            [
+                (
+                    e.at,
+                    e.actor_kind,
+                    e.actor_id,
+                    e.actor_name,
+                    e.action,
+                    e.target_type,
+                    e.target_id,
+                    e.details,
+                )
+                for e in events
+            ],
+        )
 
     async def count_since(self, action: str, target_id: str, since) -> int:
         """How many `action` events about `target_id` since `since` (an index seek on target)."""

@@ -8,7 +8,7 @@ a `Dialect` object, so the stores never branch on the backend.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from contextlib import AbstractAsyncContextManager
+from contextlib import AbstractAsyncContextManager, AbstractContextManager
 from typing import Any, Protocol
 
 
@@ -81,13 +81,24 @@ class Dialect(Protocol):
 
     notify_sql: str | None  # `SELECT pg_notify(channel, payload)` where NOTIFY exists, else None
 
+    def insert_plan(self, inserts: Sequence[Any]) -> list[tuple[str, list[tuple]]]:
+        """The statements writing `inserts` (storage.inserts.Insert), each with its rows of
+        parameters: one for all of them where the backend can (see storage.inserts)."""
+
 
 class Database(Protocol):
     dialect: Dialect
     url_for_display: str
 
-    def transaction(self) -> AbstractAsyncContextManager[Connection]:
-        """A write transaction: all or nothing, serialised against other writers as needed."""
+    def transaction(
+        self, *, one_statement: bool = False
+    ) -> AbstractAsyncContextManager[Connection]:
+        """A write transaction: all or nothing, serialised against other writers as needed.
+
+        `one_statement`: the caller runs exactly one statement in it. Where a statement is
+        atomic on its own (Postgres) that statement is the whole transaction, without the
+        round trips of BEGIN and COMMIT; it commits as it runs, and a second statement is
+        refused. Elsewhere an ordinary transaction."""
 
     def reader(self) -> AbstractAsyncContextManager[Connection]:
         """A connection for reads (a consistent snapshot per statement at least)."""
@@ -96,13 +107,23 @@ class Database(Protocol):
         """A connection for short indexed reads (point lookups); on SQLite it skips the thread
         hop, so nothing slow (scans, big counts) may run on it."""
 
+    def standing_reader(self) -> Connection | None:
+        """A quick reader that needs no acquiring or releasing (SQLite's in-loop connection),
+        so a point read pays for nothing but its statement; None where reads need a pooled
+        connection."""
+
     async def listen(self, channel: str, on_event, on_live) -> Any:
         """Call `on_event(payload)` on each NOTIFY on `channel` from any process and
         `on_live(bool)` when the subscription starts or drops; None where there is no such
         feed (then nothing may be cached across processes)."""
 
-    async def data_version(self) -> int | None:
-        """A cheap counter that changes on every commit by any connection (SQLite), or None."""
+    def change_version(self, channel: str) -> int | None:
+        """A number that changes whenever a change announced on `channel` (`announcing`) is
+        under way or done, in any process (SQLite); None where `listen` delivers changes."""
+
+    def announcing(self, channel: str) -> AbstractContextManager[None]:
+        """Wraps a transaction that changes what `channel` covers (SQLite: see
+        storage.sqlite_signals; Postgres: nothing, the transaction's NOTIFY does it)."""
 
     async def ping(self) -> None: ...
 

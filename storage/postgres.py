@@ -8,9 +8,15 @@ then prepares and caches it per connection. Every failure to reach the database 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager, suppress
+from contextlib import (
+    AbstractAsyncContextManager,
+    AbstractContextManager,
+    asynccontextmanager,
+    suppress,
+)
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,7 +24,9 @@ import asyncpg
 import orjson
 
 from storage.db import Conflict, DatabaseUnavailable, TransientConflict
+from storage.inserts import one_statement
 from storage.notifications import PostgresListener
+from storage.pg_readers import ReadConnections
 
 _UNAVAILABLE = (
     OSError,
@@ -99,6 +107,9 @@ class PostgresDialect:
 
     notify_sql = "SELECT pg_notify(?, ?)"
 
+    def insert_plan(self, inserts):
+        return one_statement(inserts)
+
 
 class PostgresConnection:
     """The `storage.db.Connection` interface over one asyncpg connection."""
@@ -137,6 +148,89 @@ class PostgresConnection:
         """Many rows at once with COPY (imports, benchmark seeding)."""
         async with _translated_errors():
             await self._conn.copy_records_to_table(table, records=rows, columns=list(columns))
+
+
+class _OneStatementConnection(PostgresConnection):
+    """A connection outside any transaction block for `transaction(one_statement=True)`: its
+    one statement is atomic by itself and commits as it runs; a second one is refused, since
+    it could not be undone with the first."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        super().__init__(conn)
+        self._ran = False
+
+    def _one(self) -> None:
+        if self._ran:
+            raise RuntimeError("a one-statement transaction ran a second statement")
+        self._ran = True
+
+    async def fetch(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        self._one()
+        return await super().fetch(sql, *args)
+
+    async def fetchrow(self, sql: str, *args: Any) -> asyncpg.Record | None:
+        self._one()
+        return await super().fetchrow(sql, *args)
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        self._one()
+        return await super().fetchval(sql, *args)
+
+    async def execute(self, sql: str, *args: Any) -> int:
+        self._one()
+        return await super().execute(sql, *args)
+
+    async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        self._one()  # asyncpg runs the rows of an executemany atomically
+        return await super().executemany(sql, rows)
+
+    async def copy_rows(
+        self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+    ) -> None:
+        self._one()
+        return await super().copy_rows(table, columns, rows)
+
+
+def _readers_for(pool_size: int) -> int:
+    """Of the connections a process may open, those kept for point reads: a third (at most
+    four), the rest pooled for transactions. A point read holds one for one round trip."""
+    return max(1, min(4, pool_size // 3)) if pool_size > 1 else 0
+
+
+# After these the connection may be broken or mid-statement: it is closed, never reused.
+_CONNECTION_IN_DOUBT = (
+    DatabaseUnavailable,
+    TransientConflict,
+    asyncpg.PostgresError,
+    asyncpg.InterfaceError,
+    asyncio.TimeoutError,
+)
+
+
+class _QuickRead:
+    """`async with db.quick_reader() as conn`, without a generator: one statement's lease."""
+
+    __slots__ = ("_readers", "_conn")
+
+    def __init__(self, readers: ReadConnections):
+        self._readers = readers
+
+    async def __aenter__(self) -> PostgresConnection:
+        try:
+            self._conn = await self._readers.take()
+        except (*_UNAVAILABLE, TimeoutError) as error:
+            raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+        return PostgresConnection(self._conn)
+
+    async def __aexit__(self, exc_type, exc, traceback) -> None:
+        if exc_type is None or (
+            isinstance(exc, Exception)  # not a cancellation: no statement was cut short
+            and not isinstance(exc, _CONNECTION_IN_DOUBT)
+            and not self._conn.is_closed()
+        ):
+            self._readers.give_back(self._conn)  # e.g. a 404 raised after the read
+        else:
+            self._readers.drop(self._conn)
 
 
 @asynccontextmanager
@@ -214,13 +308,15 @@ class PostgresDatabase:
         self._server_settings = server_settings
         self._pool: asyncpg.Pool | None = None
         self._listeners: list[PostgresListener] = []
+        self._readers: ReadConnections | None = None
 
     async def open(self) -> PostgresDatabase:
+        readers = _readers_for(self._max_size)
         try:
             self._pool = await asyncpg.create_pool(
                 self.url,
-                min_size=self._min_size,
-                max_size=self._max_size,
+                min_size=min(self._min_size, self._max_size - readers),
+                max_size=self._max_size - readers,
                 init=_init_connection,
                 reset=_keep_session,
                 command_timeout=self._timeout,
@@ -229,6 +325,8 @@ class PostgresDatabase:
             )
         except _UNAVAILABLE as error:
             raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+        if readers:
+            self._readers = ReadConnections(self._connect_reader, readers, self._timeout)
         return self
 
     @asynccontextmanager
@@ -271,8 +369,16 @@ class PostgresDatabase:
         raise AssertionError("unreachable")
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[PostgresConnection]:
+    async def transaction(
+        self, *, one_statement: bool = False
+    ) -> AsyncIterator[PostgresConnection]:
         assert self._pool is not None, "database is not open"
+        if one_statement:
+            # No BEGIN and COMMIT: two round trips fewer. A lost connection is not tried
+            # again here (unlike in _begin): the statement may have committed before it broke.
+            async with self._acquire() as conn:
+                yield _OneStatementConnection(conn)
+            return
         conn, tx = await self._begin()
         try:
             try:
@@ -292,15 +398,40 @@ class PostgresDatabase:
         async with self._acquire() as conn:
             yield PostgresConnection(conn)
 
-    @asynccontextmanager
-    async def quick_reader(self) -> AsyncIterator[PostgresConnection]:
-        """Short indexed reads: the same pooled connections (asyncpg has no thread hop)."""
-        async with self._acquire() as conn:
-            yield PostgresConnection(conn)
+    def quick_reader(self) -> AbstractAsyncContextManager[PostgresConnection]:
+        """Short indexed reads, one statement each, on connections kept for them
+        (storage.pg_readers): no pool acquire and release per read. With a pool of one
+        connection there are none to keep, and reads share the pool."""
+        assert self._pool is not None, "database is not open"
+        if self._readers is None:
+            return self.reader()
+        return _QuickRead(self._readers)
 
-    async def data_version(self) -> None:
-        """No cheap commit counter here; LISTEN/NOTIFY (`listen`) tells of changes instead."""
+    async def _connect_reader(self) -> asyncpg.Connection:
+        conn = await asyncpg.connect(
+            self.url,
+            timeout=self._timeout,
+            command_timeout=self._timeout,
+            server_settings=self._server_settings,
+        )
+        try:
+            await _init_connection(conn)
+        except BaseException:
+            conn.terminate()
+            raise
+        return conn
+
+    def standing_reader(self) -> None:
+        """Every read acquires a pooled connection."""
         return None
+
+    def change_version(self, channel: str) -> None:
+        """No version to poll here: LISTEN/NOTIFY (`listen`) tells of changes instead."""
+        return None
+
+    def announcing(self, channel: str) -> AbstractContextManager[None]:
+        """Nothing around the transaction: its NOTIFY is delivered at commit."""
+        return contextlib.nullcontext()
 
     async def listen(self, channel: str, on_event, on_live) -> PostgresListener:
         """A LISTEN on `channel` (storage.notifications), closed with the database."""
@@ -323,6 +454,9 @@ class PostgresDatabase:
         for listener in self._listeners:
             await listener.close()
         self._listeners.clear()
+        if self._readers is not None:
+            await self._readers.close()
+            self._readers = None
         if self._pool is not None:
             await self._pool.close()
             self._pool = None

@@ -24,7 +24,8 @@ class SavepointRepository:
         self._count = 0
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[Stores]:
+    async def transaction(self, *, one_statement: bool = False) -> AsyncIterator[Stores]:
+        """A savepoint (`one_statement` changes nothing: the batch's transaction is open)."""
         self._count += 1
         name = f"op_{self._count}"
         conn = self._stores.conn

@@ -15,13 +15,15 @@ import datetime as dt
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import AbstractContextManager, asynccontextmanager, contextmanager
 from typing import Any
 
 import aiosqlite
 import orjson
 
 from storage.db import Conflict, DatabaseUnavailable
+from storage.inserts import per_table
+from storage.sqlite_signals import SignalFile, close_signals, open_signals
 
 
 def _to_iso(value: dt.datetime) -> str:
@@ -94,6 +96,9 @@ class SqliteDialect:
 
     notify_sql = None  # no cross-process notifications: nothing may be cached across them
 
+    def insert_plan(self, inserts):
+        return per_table(inserts)
+
 
 class SqliteConnection:
     """The `storage.db.Connection` interface over one aiosqlite connection."""
@@ -156,16 +161,20 @@ class SqliteInlineConnection:
         self._writable = writable
 
     async def fetch(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        with _translated_sync_errors():
+        try:
             return self._conn.execute(sql, args).fetchall()
+        except _TRANSLATED as error:
+            raise _storage_error(error)  # noqa: B904
 
     async def fetchrow(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        with _translated_sync_errors():
+        try:
             cursor = self._conn.execute(sql, args)
             try:
                 return cursor.fetchone()
             finally:
                 cursor.close()
+        except _TRANSLATED as error:
+            raise _storage_error(error)  # noqa: B904
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)
@@ -197,21 +206,32 @@ class SqliteInlineConnection:
             raise sqlite3.OperationalError("the quick reader is read-only")
 
 
+_TRANSLATED = (sqlite3.IntegrityError, sqlite3.OperationalError)
+
+
+def _storage_error(error: sqlite3.Error) -> Exception:
+    """sqlite3's errors as the storage layer's: a unique violation is a Conflict, a locked or
+    busy database (or a disk error) is DatabaseUnavailable; anything else stays as it is."""
+    message = str(error)
+    if isinstance(error, sqlite3.IntegrityError):
+        if "UNIQUE" not in message and "PRIMARY KEY" not in message:
+            return error
+        translated: Exception = Conflict(message.rsplit(":", 1)[-1].strip())
+    elif "locked" in message or "busy" in message or "disk" in message:
+        translated = DatabaseUnavailable(message)
+    else:
+        return error
+    translated.__cause__ = error
+    return translated
+
+
 @contextmanager
 def _translated_sync_errors() -> Iterator[None]:
-    """sqlite3's errors as the storage layer's: a unique violation is a Conflict, a locked or
-    busy database (or a disk error) is DatabaseUnavailable."""
+    """`_storage_error` around a block (the hot reads use try/except directly: cheaper)."""
     try:
         yield
-    except sqlite3.IntegrityError as error:
-        message = str(error)
-        if "UNIQUE" in message or "PRIMARY KEY" in message:
-            raise Conflict(message.rsplit(":", 1)[-1].strip()) from error
-        raise
-    except sqlite3.OperationalError as error:
-        if "locked" in str(error) or "busy" in str(error) or "disk" in str(error):
-            raise DatabaseUnavailable(str(error)) from error
-        raise
+    except _TRANSLATED as error:
+        raise _storage_error(error)  # noqa: B904 (the cause is set by _storage_error)
 
 
 async def _execute(conn: aiosqlite.Connection, sql: str) -> None:
@@ -237,6 +257,8 @@ class SqliteDatabase:
         self._reader: aiosqlite.Connection | None = None
         self._inline: sqlite3.Connection | None = None
         self._inline_writer: sqlite3.Connection | None = None
+        self._standing: SqliteInlineConnection | None = None
+        self._signals: SignalFile | None = None
         self._write_lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
         self._checkpoint: asyncio.Task | None = None
@@ -250,6 +272,8 @@ class SqliteDatabase:
             # The reader may wait a little (WAL readers only wait in rare recovery); the writer
             # never waits in-loop: BEGIN IMMEDIATE is retried with asyncio.sleep instead.
             self._inline = self._connect_inline("busy_timeout=1000", "query_only=ON")
+            self._standing = SqliteInlineConnection(self._inline)
+            self._signals = open_signals(self.path)
             # Checkpoints (which fsync) run on aiosqlite's thread, never in the loop.
             self._inline_writer = self._connect_inline(
                 "busy_timeout=0", "foreign_keys=ON", "synchronous=NORMAL", "wal_autocheckpoint=0"
@@ -304,9 +328,13 @@ class SqliteDatabase:
         return conn
 
     @asynccontextmanager
-    async def transaction(self) -> AsyncIterator[SqliteConnection | SqliteInlineConnection]:
+    async def transaction(
+        self, *, one_statement: bool = False
+    ) -> AsyncIterator[SqliteConnection | SqliteInlineConnection]:
         """A write transaction on the in-loop writer: a SCIM write is a handful of short
-        statements, cheaper run here than sent to a thread and back one by one."""
+        statements, cheaper run here than sent to a thread and back one by one. Always a
+        real transaction (`one_statement` saves nothing here: BEGIN and COMMIT are no round
+        trips)."""
         assert self._writer is not None, "database is not open"
         if self._inline_writer is None:
             async with self._threaded_transaction() as conn:
@@ -368,18 +396,26 @@ class SqliteDatabase:
             return
         yield SqliteInlineConnection(self._inline)
 
+    def standing_reader(self) -> SqliteInlineConnection | None:
+        """The in-loop reader itself (None for an in-memory database, which has none)."""
+        return self._standing
+
     async def listen(self, channel: str, on_event, on_live) -> None:
-        """No notifications here (see data_version): returns None."""
+        """No notifications here (see change_version): returns None."""
         return None
 
-    async def data_version(self) -> int | None:
-        """A number that changes whenever any other connection, of this process or another,
-        commits to the file (`PRAGMA data_version`, read in-loop): what was read before is
-        still current while it stays the same."""
-        if self._inline is None:
-            return None
-        with _translated_sync_errors():
-            return self._inline.execute("PRAGMA data_version").fetchone()[0]
+    def change_version(self, channel: str) -> int | None:
+        """The channel's version in the signal file shared by every process on this database
+        (storage.sqlite_signals); None for an in-memory database, which no other process sees
+        but which has no signal file either (so nothing is cached)."""
+        return None if self._signals is None else self._signals.version(channel)
+
+    def announcing(self, channel: str) -> AbstractContextManager[None]:
+        """Around a transaction that changes what `channel` covers: every process's cached
+        copies are distrusted from before it starts until after it ends."""
+        if self._signals is None:
+            return contextlib.nullcontext()
+        return self._signals.announcing(channel)
 
     async def ping(self) -> None:
         async with self.reader() as conn:
@@ -403,3 +439,7 @@ class SqliteDatabase:
             if inline is not None:
                 inline.close()
         self._reader = self._writer = self._inline = self._inline_writer = None
+        self._standing = None
+        if self._signals is not None:
+            close_signals(self._signals)
+            self._signals = None

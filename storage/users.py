@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import orjson
 
 from storage.db import Connection, Dialect
+from storage.inserts import Insert, insert_rows
 from storage.paging import search_page
 from storage.records import Page, UserRecord
 
@@ -35,11 +37,14 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
+_USER_COLUMNS = (
+    "id", "user_name", "user_name_lower", "external_id", "display_name", "display_name_lower",
+    "active", "source", "doc", "version", "created_at", "updated_at",
+)  # fmt: skip
 _INSERT_USER = (
-    "INSERT INTO users (id, user_name, user_name_lower, external_id, display_name,"
-    " display_name_lower, active, source, doc, version, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO users ({', '.join(_USER_COLUMNS)}) VALUES ({', '.join('?' * len(_USER_COLUMNS))})"
 )
+_EMAIL_COLUMNS = ("user_id", "position", "value", "value_lower", "type", "display", "is_primary")
 
 
 def _insert_params(user: UserRecord) -> tuple:
@@ -60,6 +65,23 @@ def _insert_params(user: UserRecord) -> tuple:
     )
 
 
+def _email_rows(user_id: str, emails: Sequence[dict]) -> list[tuple]:
+    """The `user_emails` rows of a user (in `_EMAIL_COLUMNS` order)."""
+    return [
+        (
+            user_id,
+            position,
+            email.get("value"),
+            email["value"].lower() if isinstance(email.get("value"), str) else None,
+            email.get("type"),
+            email.get("display"),
+            email.get("primary") if isinstance(email.get("primary"), bool) else None,
+        )
+        for position, email in enumerate(emails)
+        if isinstance(email, dict)
+    ]
+
+
 def _pairs(raw) -> list[tuple[str, str]]:
     """The (team id, team name) pairs of a `Dialect.json_pairs` column."""
     if isinstance(raw, str | bytes):
@@ -67,14 +89,37 @@ def _pairs(raw) -> list[tuple[str, str]]:
     return [(pair[0], pair[1]) for pair in raw or ()]
 
 
+@functools.cache
+def _groups_column(dialect: Dialect) -> str:
+    """A user's teams as (id, name) pairs in one column (the SQL built once per dialect)."""
+    return dialect.json_pairs(
+        "t.id",
+        "t.display_name",
+        "team_members tm JOIN teams t ON t.id = tm.team_id",
+        "tm.user_id = u.id",
+        "t.seq",
+    )
+
+
 class UserStore:
     def __init__(self, conn: Connection, dialect: Dialect):
         self.conn = conn
         self.dialect = dialect
 
-    async def insert(self, user: UserRecord, emails: Sequence[dict]) -> None:
-        await self.conn.execute(_INSERT_USER, *_insert_params(user))
-        await self._insert_emails(user.id, emails)
+    async def insert(
+        self, user: UserRecord, emails: Sequence[dict], *, also: Sequence[Insert] = ()
+    ) -> None:
+        """The user and their e-mails, and `also` (the audit event of the create), written
+        together: one statement on Postgres (storage.inserts)."""
+        await insert_rows(
+            self.conn,
+            self.dialect,
+            [
+                Insert("users", _USER_COLUMNS, [_insert_params(user)]),
+                Insert("user_emails", _EMAIL_COLUMNS, _email_rows(user.id, emails)),
+                *also,
+            ],
+        )
 
     async def insert_many(self, users: Sequence[UserRecord]) -> None:
         """Insert many users (without e-mails) in one batched statement: imports, benchmarks
@@ -107,25 +152,9 @@ class UserStore:
         return bool(changed)
 
     async def _insert_emails(self, user_id: str, emails: Sequence[dict]) -> None:
-        rows = [
-            (
-                user_id,
-                position,
-                email.get("value"),
-                email["value"].lower() if isinstance(email.get("value"), str) else None,
-                email.get("type"),
-                email.get("display"),
-                email.get("primary") if isinstance(email.get("primary"), bool) else None,
-            )
-            for position, email in enumerate(emails)
-            if isinstance(email, dict)
-        ]
-        if rows:
-            await self.conn.executemany(
-                "INSERT INTO user_emails (user_id, position, value, value_lower, type, display,"
-                " is_primary) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                rows,
-            )
+        await insert_rows(
+            self.conn, self.dialect, [Insert("user_emails", _EMAIL_COLUMNS, _email_rows(user_id, emails))]
+        )
 
     async def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
         lock = self.dialect.for_update if for_update else ""
@@ -135,13 +164,7 @@ class UserStore:
         return _user(row) if row else None
 
     def _groups_column(self) -> str:
-        return self.dialect.json_pairs(
-            "t.id",
-            "t.display_name",
-            "team_members tm JOIN teams t ON t.id = tm.team_id",
-            "tm.user_id = u.id",
-            "t.seq",
-        )
+        return _groups_column(self.dialect)
 
     async def get_with_groups(self, user_id: str) -> tuple[UserRecord, list[tuple[str, str]]] | None:
         """The user and their teams (RFC 7643 §4.1.2 `groups`) in one statement: one round

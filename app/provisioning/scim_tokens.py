@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from app.provisioning.common import Actor, audit_event, new_id, utcnow
 from app.provisioning.secrets import SCIM_TOKEN_PREFIX, hash_secret, new_secret, same_hash
@@ -11,7 +12,7 @@ from storage.notifications import SCIM_TOKENS_CHANNEL
 from storage.records import ScimTokenRecord
 from storage.repository import Repository
 
-LAST_USED_RESOLUTION = dt.timedelta(seconds=30)
+LAST_USED_RESOLUTION_SECONDS = 30.0  # `last_used_at` is written at most this often per token
 
 
 def token_state(token: ScimTokenRecord, now: dt.datetime) -> str:
@@ -62,6 +63,10 @@ class ScimTokens:
 
     async def revoke(self, token_id: str, actor: Actor) -> bool:
         now = utcnow()
+        with self.repo.db.announcing(SCIM_TOKENS_CHANNEL):  # every process's cache, at once
+            return await self._revoke(token_id, actor, now)
+
+    async def _revoke(self, token_id: str, actor: Actor, now: dt.datetime) -> bool:
         async with self.repo.transaction() as stores:
             token = await stores.scim_tokens.get(token_id)
             if token is None or not await stores.scim_tokens.revoke(token_id, now):
@@ -82,35 +87,39 @@ class ScimTokens:
         if not self._feed_started:
             await self._start_feed()
         presented_hash = hash_secret(presented)
-        now = utcnow()
-        version = await self.repo.db.data_version()
-        token = self._cache.get(presented_hash, now, version)
-        if token is None:
+        version = self.repo.db.change_version(SCIM_TOKENS_CHANNEL)
+        entry = self._cache.get(presented_hash, version)
+        if entry is None:
             generation = self._cache.generation()
             async with self.repo.quick_reader() as stores:
                 found = await stores.scim_tokens.find_by_hash(presented_hash)
             if found is None or not same_hash(presented_hash, found[1]):
                 return None
-            token = found[0]
-            if token.revoked_at is None:
-                self._cache.put(presented_hash, token, generation, now, version)
-        if token_state(token, now) != "active":
+            if found[0].revoked_at is not None:
+                return None
+            entry = self._cache.put(presented_hash, found[0], generation, version)
+        wall_clock = time.time()
+        if entry.expires_at <= wall_clock:
             return None
-        last_used = self._last_touched.get(token.id, token.last_used_at)
-        if last_used is None or now - last_used > LAST_USED_RESOLUTION:
-            self._last_touched[token.id] = now
-            async with self.repo.transaction() as stores:
-                await stores.scim_tokens.touch(token.id, now)
+        token = entry.record
+        last_used = self._last_touched.get(token.id)
+        if last_used is None or wall_clock - last_used > LAST_USED_RESOLUTION_SECONDS:
+            self._last_touched[token.id] = wall_clock
+            if token.last_used_at is None or wall_clock - token.last_used_at.timestamp() > (
+                LAST_USED_RESOLUTION_SECONDS
+            ):
+                async with self.repo.transaction() as stores:
+                    await stores.scim_tokens.touch(token.id, utcnow())
         return token
 
     async def _start_feed(self) -> None:
-        """Postgres: LISTEN for revocations; SQLite: no feed, entries checked by data version."""
+        """Postgres: LISTEN for revocations; SQLite: no feed, entries checked by change version."""
         self._feed_started = True
         try:
             feed = await self.repo.db.listen(
                 SCIM_TOKENS_CHANNEL, self._cache.invalidate, self._cache.set_live
             )
             if feed is None:
-                self._cache.set_live(await self.repo.db.data_version() is not None)
+                self._cache.set_live(self.repo.db.change_version(SCIM_TOKENS_CHANNEL) is not None)
         except Exception:  # no feed means no cache, never a failed request
             self._cache.set_live(False)

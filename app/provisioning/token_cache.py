@@ -10,10 +10,11 @@ Expiry is checked on every use, so an expired token is refused without any notif
 A lookup that started before an invalidation never fills the cache after it (the generation
 check), so a slow read cannot put a just-revoked token back.
 
-SQLite has no feed but a cheaper guarantee: `PRAGMA data_version` changes whenever any
-connection of any process commits to the file. Each entry remembers the version it was read
-at and is used only while the version, read on every request, is unchanged: any commit
-anywhere (a revocation included) sends the next request back to the table. No window at all.
+SQLite has no feed but a version to poll (storage.sqlite_signals): a revocation in any process
+announces itself in a file every process maps, from before its transaction starts until after
+it ends. Each entry remembers the version it was read at and is used only while the version,
+read on every request (two memory reads), is unchanged; while a revocation is under way there is
+no stable version, so nothing is cached or served from the cache. No window at all.
 
 This cache is for SCIM tokens only. Gateway API keys are never cached (`GET /key/info` reads the
 database every time), as the design requires.
@@ -21,34 +22,44 @@ database every time), as the design requires.
 
 from __future__ import annotations
 
-import datetime as dt
+import time
 
 from storage.records import ScimTokenRecord
 
-MAX_AGE = dt.timedelta(seconds=60)  # a safety net only; invalidation does the real work
+MAX_AGE_SECONDS = 60.0  # a safety net only; invalidation does the real work
+
+
+class CachedToken:
+    """A cached token with what every request checks, worked out once: its expiry as a
+    timestamp (so a use needs no datetime arithmetic)."""
+
+    __slots__ = ("record", "expires_at", "cached_at", "version")
+
+    def __init__(self, record: ScimTokenRecord, cached_at: float, version: int | None):
+        self.record = record
+        self.expires_at = record.expires_at.timestamp() if record.expires_at else float("inf")
+        self.cached_at = cached_at
+        self.version = version
 
 
 class ScimTokenCache:
     def __init__(self) -> None:
-        self._entries: dict[str, tuple[ScimTokenRecord, dt.datetime, int | None]] = {}
+        self._entries: dict[str, CachedToken] = {}
         self._generation = 0
         self.live = False
 
-    def get(
-        self, token_hash: str, now: dt.datetime, version: int | None = None
-    ) -> ScimTokenRecord | None:
-        """The cached token if still trustworthy; `version` is the database's data version
-        where it has one (SQLite), None where notifications keep the cache current."""
+    def get(self, token_hash: str, version: int | None = None) -> CachedToken | None:
+        """The cached token if still trustworthy; `version` is the channel's change version
+        where there is one (SQLite), None where notifications keep the cache current."""
         if not self.live:
             return None
         entry = self._entries.get(token_hash)
         if entry is None:
             return None
-        record, cached_at, cached_version = entry
-        if now - cached_at > MAX_AGE or cached_version != version:
+        if entry.version != version or time.monotonic() - entry.cached_at > MAX_AGE_SECONDS:
             del self._entries[token_hash]
             return None
-        return record
+        return entry
 
     def generation(self) -> int:
         """Taken before a database lookup, handed back to `put`."""
@@ -59,12 +70,14 @@ class ScimTokenCache:
         token_hash: str,
         record: ScimTokenRecord,
         generation: int,
-        now: dt.datetime,
         version: int | None = None,
-    ) -> None:
-        """`version`: the data version taken before the lookup (never after it)."""
+    ) -> CachedToken:
+        """`version`: the change version taken before the lookup (never after it). Returns the
+        entry (cached or, when an invalidation came in between, not)."""
+        entry = CachedToken(record, time.monotonic(), version)
         if self.live and generation == self._generation:
-            self._entries[token_hash] = (record, now, version)
+            self._entries[token_hash] = entry
+        return entry
 
     def invalidate(self, _payload: str | None = None) -> None:
         self._entries.clear()

@@ -75,18 +75,16 @@ class UserProvisioning:
         doc.setdefault("active", True)
         now = utcnow()
         record = _record(doc, user_id=new_id(), version=1, created=now, now=now, source=source)
-        async with self.repo.transaction() as stores:
+        event = audit_event(actor, "user.create", "user", record.id, now, userName=record.user_name)
+        # The user, their e-mails and the audit event are one statement where the database
+        # can (Postgres: one round trip instead of five); a conflict writes none of them.
+        async with self.repo.transaction(one_statement=True) as stores:
             try:
-                await stores.users.insert(record, _emails(doc))
+                await stores.users.insert(
+                    record, _emails(doc), also=[stores.audit.insert_of([event])]
+                )
             except Conflict as error:
                 raise conflict_error(error) from None
-            await stores.audit.append(
-                [
-                    audit_event(
-                        actor, "user.create", "user", record.id, now, userName=record.user_name
-                    )
-                ]
-            )
         return UserView(record, [])
 
     async def get(self, user_id: str, *, with_computed: bool = True) -> UserView:

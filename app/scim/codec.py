@@ -151,17 +151,18 @@ def canonicalize_resource(body: dict, rt: ResourceType) -> dict:
         raise invalid_syntax("the request body must be a JSON object")
     whole: dict[tuple[str, str], object] = {}
     dotted: dict[tuple[str, str], dict[str, object]] = {}
+    found: dict[tuple[str, str], tuple[Schema, Attribute]] = {}
     for schema, attribute, sub, value in _located_entries(body, rt):
         key = (schema.id, attribute.name)
+        found[key] = (schema, attribute)
         if sub is None:
             whole[key] = value
         else:
             dotted.setdefault(key, {})[sub] = value
     document: dict = {}
-    for schema, attribute in _stored_attributes(rt):
-        key = (schema.id, attribute.name)
-        if key not in whole and key not in dotted:
-            continue
+    order = _storage_order(rt)
+    for key in sorted((key for key in found if key in order), key=order.__getitem__):
+        schema, attribute = found[key]
         where = attribute.name if schema is rt.schema else f"{schema.id}:{attribute.name}"
         value = _coerce(attribute, whole.get(key), where, writable_only=True)
         if key in dotted and attribute.type == "complex" and not attribute.multi_valued:
@@ -203,10 +204,40 @@ def _schema_named(key: str, rt: ResourceType) -> Schema | None:
     return rt.schema_for_uri(key) if ":" in key else None
 
 
+# Per resource type (kept with the type itself, so its id cannot be reused while cached):
+# what `_locate` answered for each key, and the order of the stored attributes. IdPs send the
+# same few keys in every body; keys never seen before stop being remembered past the limit.
+_MEMOS: dict[int, tuple[ResourceType, dict]] = {}
+_LOCATED_MAX = 1024
+
+
+def _memo(rt: ResourceType) -> dict:
+    entry = _MEMOS.get(id(rt))
+    if entry is None or entry[0] is not rt:
+        entry = _MEMOS[id(rt)] = (rt, {})
+    return entry[1]
+
+
 def _locate(
     key: str, rt: ResourceType, within: Schema | None = None
 ) -> tuple[Schema, Attribute, str | None] | None:
-    """Resolve `attr`, `attr.sub` or `urn:…:attr[.sub]` to canonical names, None if unknown."""
+    """Resolve `attr`, `attr.sub` or `urn:…:attr[.sub]` to canonical names, None if unknown
+    (pure, so remembered per resource type)."""
+    located = _memo(rt).setdefault("located", {})
+    memo_key = (key, None if within is None else within.id)
+    try:
+        return located[memo_key]
+    except KeyError:
+        pass
+    answer = _resolve_key(key, rt, within)
+    if len(located) < _LOCATED_MAX:
+        located[memo_key] = answer
+    return answer
+
+
+def _resolve_key(
+    key: str, rt: ResourceType, within: Schema | None
+) -> tuple[Schema, Attribute, str | None] | None:
     lowered = key.lower()
     schema = within
     rest = key
@@ -248,14 +279,17 @@ def _attribute_in(
     return None, rt.schema
 
 
-def _stored_attributes(rt: ResourceType):
-    """(schema, attribute) in document order: common, core, extensions; readOnly and
-    writeOnly ones are never stored."""
-    entries = [(rt.schema, a) for a in (*rt.common_attributes, *rt.schema.attributes)]
-    entries += [(ext, a) for ext in rt.extensions for a in ext.attributes]
-    for schema, attribute in entries:
-        if attribute.mutability not in _UNSTORED_MUTABILITY:
-            yield schema, attribute
+def _storage_order(rt: ResourceType) -> dict[tuple[str, str], int]:
+    """{(schema URN, attribute name): position} of the attributes a document stores, in
+    document order: common, core, extensions; readOnly and writeOnly ones are never stored."""
+    memo = _memo(rt)
+    order = memo.get("order")
+    if order is None:
+        entries = [(rt.schema, a) for a in (*rt.common_attributes, *rt.schema.attributes)]
+        entries += [(ext, a) for ext in rt.extensions for a in ext.attributes]
+        stored = [e for e in entries if e[1].mutability not in _UNSTORED_MUTABILITY]
+        order = memo["order"] = {(s.id, a.name): n for n, (s, a) in enumerate(stored)}
+    return order
 
 
 def _check_required(document: dict, rt: ResourceType) -> None:

@@ -17,8 +17,11 @@ async def read_body(request: web.Request) -> bytes:
     `body_timeout_seconds` is 408 (a stalled client). Read once, then cached by aiohttp."""
     settings = request.app[SETTINGS]
     try:
-        async with asyncio.timeout(settings.body_timeout_seconds):
+        if request.content.is_eof():  # the whole body has arrived: nothing to wait for
             raw = await request.read()
+        else:
+            async with asyncio.timeout(settings.body_timeout_seconds):
+                raw = await request.read()
     except web.HTTPRequestEntityTooLarge:
         raise ScimError(
             413, f"the request body is larger than {settings.max_body_bytes} bytes"

@@ -1,6 +1,6 @@
 """The SCIM-token cache (app.provisioning.token_cache): a known token costs no token read, and
-the cache is trusted only while revocations reach it (Postgres LISTEN/NOTIFY, SQLite's data
-version). Revoked and expired tokens are refused by the very next request either way."""
+the cache is trusted only while revocations reach it (Postgres LISTEN/NOTIFY, SQLite's signal
+file). Revoked and expired tokens are refused by the very next request either way."""
 
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ def token_reads(executed: list[str]) -> list[str]:
 
 
 async def reads_per_request(scim, statements) -> int:
-    for _ in range(2):  # the first use records `last used`, a commit that changes SQLite's version
+    for _ in range(2):  # the first use records `last used`
         await scim.get("/ServiceProviderConfig")
     with statements.counting() as executed:
         assert (await scim.get("/ServiceProviderConfig")).status == 200
@@ -43,9 +43,20 @@ async def test_a_known_token_costs_no_token_read(scim, statements):
     assert await reads_per_request(scim, statements) == 0
 
 
+async def test_other_writes_leave_the_cache_trusted(scim, statements):
+    """Only a revocation distrusts the cache: an IdP's sync (a commit on every request) keeps
+    costing no token read."""
+    await reads_per_request(scim, statements)
+    with statements.counting() as executed:
+        created = await scim.post("/Users", {"userName": f"cache-{new_id()}@example.com"})
+        assert created.status == 201
+        assert (await scim.get("/ServiceProviderConfig")).status == 200
+    assert token_reads(executed) == []
+
+
 async def test_a_token_revoked_by_another_process_is_refused_by_the_next_request(server, scim):
     """Another process: its own services (own cache, own connections) on the same database.
-    SQLite sees the commit through the data version; Postgres through the NOTIFY that the
+    SQLite sees the announcement in its signal file; Postgres the NOTIFY that the
     revocation's commit delivers."""
     token = await server.new_scim_token("revoked-elsewhere")
     client = scim.with_token(token)

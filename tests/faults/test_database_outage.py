@@ -206,3 +206,41 @@ async def test_terminated_connections_give_503_or_success_and_the_pool_heals(dat
     assert not ledger.bad, ledger.bad[:5]
     assert set(ledger.statuses) <= {200, 201, 503}, set(ledger.statuses)
     await assert_acknowledged_writes_kept(database_url, ledger)
+
+
+async def test_a_process_keeps_within_its_connection_budget():
+    """Point reads run on connections kept for them (storage.pg_readers), transactions on the
+    pool: together never more than `db_pool_size`, plus the LISTEN connection, however busy.
+    (A database of its own: the module's other servers stay connected to theirs.)"""
+    database_url = await create_postgres_database()
+    live = await LiveServer(database_url, db_pool_size=6).start()
+    observer = await asyncpg.connect(database_url)
+    try:
+        token = await live.new_scim_token()
+        async with aiohttp.ClientSession() as session:
+            scim = Client(session, live.scim_url, token)
+            created = await scim.post("/Users", {"userName": f"budget-{uuid.uuid4().hex}"})
+            user_id = created.json["id"]
+            peak = 0
+
+            async def reads_and_writes(n: int) -> None:
+                for i in range(15):
+                    assert (await scim.get(f"/Users/{user_id}")).status == 200
+                    assert (await scim.get(f"/Users/{uuid.uuid4()}")).status == 404
+                    if i % 5 == 0:
+                        name = f"budget-{n}-{i}-{uuid.uuid4().hex}"
+                        assert (await scim.post("/Users", {"userName": name})).status == 201
+
+            work = asyncio.gather(*(reads_and_writes(n) for n in range(24)))
+            while not work.done():
+                peak = max(peak, await observer.fetchval(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND pid <> pg_backend_pid()"
+                ))  # fmt: skip
+                await asyncio.sleep(0.01)
+            await work
+    finally:
+        await observer.close()
+        await live.stop()
+        await drop_postgres_database(database_url)
+    assert 2 <= peak <= 6 + 1, peak

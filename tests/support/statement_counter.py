@@ -72,8 +72,8 @@ class StatementCounter:
         log = self.statements
 
         @asynccontextmanager
-        async def transaction() -> AsyncIterator[_CountingConnection]:
-            async with original_transaction() as conn:
+        async def transaction(**options) -> AsyncIterator[_CountingConnection]:
+            async with original_transaction(**options) as conn:
                 yield _CountingConnection(conn, log, f"tx-{next(self._scopes)}")
 
         @asynccontextmanager
@@ -88,13 +88,23 @@ class StatementCounter:
             async with original_quick_reader() as conn:
                 yield _CountingConnection(conn, log, f"quick-{next(self._scopes)}")
 
+        original_standing_reader = db.standing_reader
+
+        def standing_reader() -> _CountingConnection | None:
+            conn = original_standing_reader()
+            if conn is None:
+                return None
+            return _CountingConnection(conn, log, f"quick-{next(self._scopes)}")
+
         db.transaction, db.reader, db.quick_reader = transaction, reader, quick_reader
+        db.standing_reader = standing_reader
         self._db = db
         return self
 
     def uninstall(self) -> None:
         if self._db is not None:
             del self._db.transaction, self._db.reader, self._db.quick_reader
+            del self._db.standing_reader
             self._db = None
 
     @contextmanager

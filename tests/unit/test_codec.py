@@ -839,7 +839,7 @@ def test_default_rendering_matches_the_attribute_by_attribute_rules(data):
             del doc[key]
         else:
             doc[key] = data.draw(_odd_values)
-    if isinstance(doc.get(ENT), dict):
+    if isinstance(doc.get(ENT), dict) and doc[ENT]:
         for key in data.draw(st.lists(st.sampled_from(sorted(doc[ENT])), unique=True)):
             doc[ENT][key] = data.draw(_odd_values)
     args = (doc, resource, "2819c223", USER_META)
