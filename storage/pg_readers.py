@@ -107,6 +107,3 @@ class ReadConnections:
                 await asyncio.wait_for(conn.close(), self._timeout)
             except Exception:  # noqa: BLE001 (closing a broken connection: nothing to keep)
                 conn.terminate()
-
-    def stats(self) -> dict[str, int]:
-        return {"held": self._held, "idle": len(self._idle), "waiting": len(self._waiters)}

@@ -218,7 +218,7 @@ class _QuickRead:
     async def __aenter__(self) -> PostgresConnection:
         try:
             self._conn = await self._readers.take()
-        except (*_UNAVAILABLE, TimeoutError) as error:
+        except _UNAVAILABLE as error:
             raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
         return PostgresConnection(self._conn)
 

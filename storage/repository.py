@@ -89,7 +89,6 @@ class Repository:
         return handed
 
 
-
 class _Leased:
     """The stores over a connection leased for one short read (no generator in between)."""
 

@@ -390,11 +390,11 @@ class SqliteDatabase:
     @asynccontextmanager
     async def quick_reader(self) -> AsyncIterator[SqliteConnection | SqliteInlineConnection]:
         """For short indexed reads only: no thread hop (see SqliteInlineConnection)."""
-        if self._inline is None:
+        if self._standing is None:
             async with self.reader() as conn:
                 yield conn
             return
-        yield SqliteInlineConnection(self._inline)
+        yield self._standing
 
     def standing_reader(self) -> SqliteInlineConnection | None:
         """The in-loop reader itself (None for an in-memory database, which has none)."""

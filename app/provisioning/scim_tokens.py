@@ -103,13 +103,12 @@ class ScimTokens:
             return None
         token = entry.record
         last_used = self._last_touched.get(token.id)
+        if last_used is None and token.last_used_at is not None:
+            last_used = token.last_used_at.timestamp()
         if last_used is None or wall_clock - last_used > LAST_USED_RESOLUTION_SECONDS:
             self._last_touched[token.id] = wall_clock
-            if token.last_used_at is None or wall_clock - token.last_used_at.timestamp() > (
-                LAST_USED_RESOLUTION_SECONDS
-            ):
-                async with self.repo.transaction() as stores:
-                    await stores.scim_tokens.touch(token.id, utcnow())
+            async with self.repo.transaction() as stores:
+                await stores.scim_tokens.touch(token.id, utcnow())
         return token
 
     async def _start_feed(self) -> None:
