@@ -13,7 +13,7 @@ from app.provisioning.audit_log import event_document
 from app.provisioning.common import CLI
 from app.provisioning.scim_tokens import token_state
 from app.provisioning.services import Services, open_services
-from app.web.scim_render import timestamp
+from app.scim.rendering import timestamp
 from storage import describe_url
 from storage.db import DatabaseUnavailable
 

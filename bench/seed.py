@@ -13,6 +13,7 @@ import uuid
 from attrs import define
 
 from app.provisioning.secrets import API_KEY_PREFIX, hash_secret, new_secret
+from app.provisioning.users import stored_representation
 from storage import open_database
 from storage.bulk_load import load_api_keys, load_memberships, load_users, refresh_statistics
 from storage.migrations import migrate
@@ -39,8 +40,9 @@ def _user(n: int, now: dt.datetime) -> UserRecord:
         "emails": [{"value": name, "type": "work", "primary": True}],
         "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": {"department": "Bench"},
     }
+    user_id = str(uuid.uuid4())
     return UserRecord(
-        id=str(uuid.uuid4()),
+        id=user_id,
         user_name=name,
         external_id=doc["externalId"],
         display_name=doc["displayName"],
@@ -49,6 +51,7 @@ def _user(n: int, now: dt.datetime) -> UserRecord:
         version=1,
         created_at=now,
         updated_at=now,
+        rendered=stored_representation(doc, user_id=user_id, version=1, created=now, now=now),
     )
 
 

@@ -13,57 +13,15 @@ from collections.abc import Sequence
 
 from storage.db import Connection
 from storage.records import ApiKeyRecord, UserRecord
-
-_USER_COLUMNS = (
-    "id", "user_name", "user_name_lower", "external_id", "display_name", "display_name_lower",
-    "active", "source", "doc", "version", "created_at", "updated_at",
-)  # fmt: skip
-_EMAIL_COLUMNS = ("user_id", "position", "value", "value_lower", "type", "display", "is_primary")
-
-
-def _lower(value: str | None) -> str | None:
-    return value.lower() if isinstance(value, str) else None
+from storage.users import EMAIL_COLUMNS, USER_COLUMNS, email_rows, insert_params
 
 
 async def load_users(conn: Connection, users: Sequence[UserRecord]) -> None:
-    """The users and the e-mails of their documents."""
-    await conn.copy_rows(
-        "users",
-        _USER_COLUMNS,
-        [
-            (
-                u.id,
-                u.user_name,
-                u.user_name.lower(),
-                u.external_id,
-                u.display_name,
-                _lower(u.display_name),
-                u.active,
-                u.source,
-                u.doc,
-                u.version,
-                u.created_at,
-                u.updated_at,
-            )  # fmt: skip
-            for u in users
-        ],
-    )
-    emails = [
-        (
-            u.id,
-            position,
-            e.get("value"),
-            _lower(e.get("value")),
-            e.get("type"),
-            e.get("display"),
-            e.get("primary") if isinstance(e.get("primary"), bool) else None,  # unassigned: NULL
-        )  # fmt: skip
-        for u in users
-        for position, e in enumerate(u.doc.get("emails") or ())
-        if isinstance(e, dict)
-    ]
+    """The users and the e-mails of their documents, as the user store writes them."""
+    await conn.copy_rows("users", USER_COLUMNS, [insert_params(u) for u in users])
+    emails = [row for u in users for row in email_rows(u.id, u.doc.get("emails") or ())]
     if emails:
-        await conn.copy_rows("user_emails", _EMAIL_COLUMNS, emails)
+        await conn.copy_rows("user_emails", EMAIL_COLUMNS, emails)
 
 
 async def load_memberships(

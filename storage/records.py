@@ -19,6 +19,7 @@ class UserRecord:
     created_at: dt.datetime
     updated_at: dt.datetime
     source: str = "scim"
+    rendered: str | None = None  # the default representation, rendered at write time (opaque)
 
 
 @frozen

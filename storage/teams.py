@@ -84,12 +84,25 @@ class TeamStore:
         return bool(await self.conn.execute("DELETE FROM teams WHERE id = ?", team_id))
 
     async def search(
-        self, where: tuple[str, list], order: tuple[str, list], descending: bool, limit: int, offset: int
+        self,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
     ) -> Page:
         """One page of teams matching a compiled filter, and how many match in all."""
         return await search_page(
-            self.conn, table="teams", alias="t", columns=_COLUMNS, where=where, order=order,
-            descending=descending, limit=limit, offset=offset, to_record=_team,
+            self.conn,
+            table="teams",
+            alias="t",
+            columns=_COLUMNS,
+            where=where,
+            order=order,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+            to_record=_team,
         )
 
     # -- members ------------------------------------------------------------------------------

@@ -37,17 +37,17 @@ def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
 
-_USER_COLUMNS = (
+USER_COLUMNS = (
     "id", "user_name", "user_name_lower", "external_id", "display_name", "display_name_lower",
-    "active", "source", "doc", "version", "created_at", "updated_at",
+    "active", "source", "doc", "version", "created_at", "updated_at", "rendered",
 )  # fmt: skip
 _INSERT_USER = (
-    f"INSERT INTO users ({', '.join(_USER_COLUMNS)}) VALUES ({', '.join('?' * len(_USER_COLUMNS))})"
+    f"INSERT INTO users ({', '.join(USER_COLUMNS)}) VALUES ({', '.join('?' * len(USER_COLUMNS))})"
 )
-_EMAIL_COLUMNS = ("user_id", "position", "value", "value_lower", "type", "display", "is_primary")
+EMAIL_COLUMNS = ("user_id", "position", "value", "value_lower", "type", "display", "is_primary")
 
 
-def _insert_params(user: UserRecord) -> tuple:
+def insert_params(user: UserRecord) -> tuple:
     """The parameters of `_INSERT_USER`, the lower-cased lookup columns included."""
     return (
         user.id,
@@ -62,11 +62,12 @@ def _insert_params(user: UserRecord) -> tuple:
         user.version,
         user.created_at,
         user.updated_at,
+        user.rendered,
     )
 
 
-def _email_rows(user_id: str, emails: Sequence[dict]) -> list[tuple]:
-    """The `user_emails` rows of a user (in `_EMAIL_COLUMNS` order)."""
+def email_rows(user_id: str, emails: Sequence[dict]) -> list[tuple]:
+    """The `user_emails` rows of a user (in `EMAIL_COLUMNS` order)."""
     return [
         (
             user_id,
@@ -115,8 +116,8 @@ class UserStore:
             self.conn,
             self.dialect,
             [
-                Insert("users", _USER_COLUMNS, [_insert_params(user)]),
-                Insert("user_emails", _EMAIL_COLUMNS, _email_rows(user.id, emails)),
+                Insert("users", USER_COLUMNS, [insert_params(user)]),
+                Insert("user_emails", EMAIL_COLUMNS, email_rows(user.id, emails)),
                 *also,
             ],
         )
@@ -124,7 +125,7 @@ class UserStore:
     async def insert_many(self, users: Sequence[UserRecord]) -> None:
         """Insert many users (without e-mails) in one batched statement: imports, benchmarks
         and fixtures that need thousands of users quickly."""
-        await self.conn.executemany(_INSERT_USER, [_insert_params(user) for user in users])
+        await self.conn.executemany(_INSERT_USER, [insert_params(user) for user in users])
 
     async def update(
         self, user: UserRecord, emails: Sequence[dict], *, expected_version: int
@@ -132,8 +133,8 @@ class UserStore:
         """Write `user` if its stored version is still `expected_version` (optimistic concurrency)."""
         changed = await self.conn.execute(
             "UPDATE users SET user_name = ?, user_name_lower = ?, external_id = ?, display_name = ?,"
-            " display_name_lower = ?, active = ?, doc = ?, version = ?, updated_at = ?"
-            " WHERE id = ? AND version = ?",
+            " display_name_lower = ?, active = ?, doc = ?, version = ?, updated_at = ?,"
+            " rendered = ? WHERE id = ? AND version = ?",
             user.user_name,
             user.user_name.lower(),
             user.external_id,
@@ -143,6 +144,7 @@ class UserStore:
             user.doc,
             user.version,
             user.updated_at,
+            user.rendered,
             user.id,
             expected_version,
         )
@@ -153,7 +155,9 @@ class UserStore:
 
     async def _insert_emails(self, user_id: str, emails: Sequence[dict]) -> None:
         await insert_rows(
-            self.conn, self.dialect, [Insert("user_emails", _EMAIL_COLUMNS, _email_rows(user_id, emails))]
+            self.conn,
+            self.dialect,
+            [Insert("user_emails", EMAIL_COLUMNS, email_rows(user_id, emails))],
         )
 
     async def get(self, user_id: str, *, for_update: bool = False) -> UserRecord | None:
@@ -166,7 +170,9 @@ class UserStore:
     def _groups_column(self) -> str:
         return _groups_column(self.dialect)
 
-    async def get_with_groups(self, user_id: str) -> tuple[UserRecord, list[tuple[str, str]]] | None:
+    async def get_with_groups(
+        self, user_id: str
+    ) -> tuple[UserRecord, list[tuple[str, str]]] | None:
         """The user and their teams (RFC 7643 §4.1.2 `groups`) in one statement: one round
         trip for a `GET /Users/{id}`."""
         row = await self.conn.fetchrow(
@@ -175,15 +181,61 @@ class UserStore:
         )
         return (_user(row), _pairs(row["groups"])) if row else None
 
+    async def get_stored(
+        self, user_id: str
+    ) -> tuple[str | None, int, list[tuple[str, str]]] | None:
+        """(stored representation, version, teams) of a user: what a plain `GET /Users/{id}`
+        needs, in one statement that converts no document and no datetime."""
+        row = await self.conn.fetchrow(
+            f"SELECT u.rendered, u.version, {self._groups_column()} AS groups"
+            " FROM users u WHERE u.id = ?",
+            user_id,
+        )
+        return (row[0], row[1], _pairs(row[2])) if row else None
+
+    async def without_stored_text(
+        self, current_prefix: str, after_seq: int, limit: int
+    ) -> list[tuple[int, UserRecord]]:
+        """(seq, user) of users whose stored text is missing or does not start with
+        `current_prefix`, in creation order after `after_seq`: what a backfill rewrites."""
+        rows = await self.conn.fetch(
+            f"SELECT u.seq, {_COLUMNS} FROM users u WHERE u.seq > ?"
+            " AND (u.rendered IS NULL OR substr(u.rendered, 1, ?) <> ?) ORDER BY u.seq LIMIT ?",
+            after_seq,
+            len(current_prefix),
+            current_prefix,
+            limit,
+        )
+        return [(row["seq"], _user(row)) for row in rows]
+
+    async def set_stored_text(self, texts: Sequence[tuple[str, int, str]]) -> None:
+        """(user id, version, text): written only where the user is still at that version (a
+        write in between has stored its own)."""
+        await self.conn.executemany(
+            "UPDATE users SET rendered = ? WHERE id = ? AND version = ?",
+            [(text, user_id, version) for user_id, version, text in texts],
+        )
+
     async def search_with_groups(
-        self, where: tuple[str, list], order: tuple[str, list], descending: bool, limit: int, offset: int
+        self,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
     ) -> Page:
         """Like `search`, each item a (record, groups) pair, the groups read in the same
         statement (a correlated subquery per returned row, never per matching row)."""
         return await search_page(
-            self.conn, table="users", alias="u",
+            self.conn,
+            table="users",
+            alias="u",
             columns=f"{_COLUMNS}, {self._groups_column()} AS groups",
-            where=where, order=order, descending=descending, limit=limit, offset=offset,
+            where=where,
+            order=order,
+            descending=descending,
+            limit=limit,
+            offset=offset,
             to_record=lambda row: (_user(row), _pairs(row["groups"])),
         )
 
@@ -211,12 +263,25 @@ class UserStore:
         return bool(await self.conn.execute("DELETE FROM users WHERE id = ?", user_id))
 
     async def search(
-        self, where: tuple[str, list], order: tuple[str, list], descending: bool, limit: int, offset: int
+        self,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
     ) -> Page:
         """One page of users matching a compiled filter, and how many match in all."""
         return await search_page(
-            self.conn, table="users", alias="u", columns=_COLUMNS, where=where, order=order,
-            descending=descending, limit=limit, offset=offset, to_record=_user,
+            self.conn,
+            table="users",
+            alias="u",
+            columns=_COLUMNS,
+            where=where,
+            order=order,
+            descending=descending,
+            limit=limit,
+            offset=offset,
+            to_record=_user,
         )
 
     async def groups_of(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

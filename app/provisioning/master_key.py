@@ -31,4 +31,3 @@ async def load_master_key(repo: Repository, configured: str | None) -> tuple[Mas
         generated = new_secret(MASTER_KEY_PREFIX)
         await stores.settings.put(SETTING, hash_secret(generated))
     return MasterKey(hash_secret(generated)), generated
-

@@ -322,7 +322,9 @@ class SsoSignIn:
         removed: list[str] = []
         async with self.repo.transaction() as stores:
             # Teams before the user: the lock order every writer follows (no deadlocks).
-            await stores.teams.lock(sorted(set(wanted) | set(await stores.teams.teams_of_user(user.id))))
+            await stores.teams.lock(
+                sorted(set(wanted) | set(await stores.teams.teams_of_user(user.id)))
+            )
             current = await stores.users.get(user.id, for_update=True)
             if current is None or not current.active:
                 raise SignInRefused("your haimaker account was deactivated during sign-in")

@@ -26,7 +26,9 @@ from app.provisioning.search import compile_query, search_resources
 from app.scim.codec import canonicalize_resource
 from app.scim.listing import ListQuery
 from app.scim.patch import apply_patch, parse_patch_request
+from app.scim.rendering import resource_meta
 from app.scim.schemas import USER_RESOURCE
+from app.scim.stored_documents import fingerprint, prerender
 from storage.db import Conflict
 from storage.records import Page, UserRecord
 from storage.repository import Repository, Stores
@@ -40,6 +42,34 @@ class UserView:
 
     record: UserRecord
     groups: list[tuple[str, str]]
+
+
+@frozen
+class StoredUser:
+    """What a plain point read serves: the representation rendered at write time (None for a
+    user written before there was one), the version and the user's teams."""
+
+    rendered: str | None
+    version: int
+    groups: list[tuple[str, str]]
+
+
+def stored_representation(
+    doc: dict, *, user_id: str, version: int, created: dt.datetime, now: dt.datetime
+) -> str:
+    """The user's default representation as stored with it (app.scim.stored_documents)."""
+    meta = resource_meta("User", "", created, now, version)
+    return prerender(doc, USER_RESOURCE, resource_id=user_id, meta=meta)
+
+
+def _stored_text(user: UserRecord) -> str:
+    return stored_representation(
+        user.doc,
+        user_id=user.id,
+        version=user.version,
+        created=user.created_at,
+        now=user.updated_at,
+    )
 
 
 def _record(
@@ -56,6 +86,9 @@ def _record(
         created_at=created,
         updated_at=now,
         source=source,
+        rendered=stored_representation(
+            doc, user_id=user_id, version=version, created=created, now=now
+        ),
     )
 
 
@@ -98,6 +131,30 @@ class UserProvisioning:
         if found is None:
             raise not_found("User", user_id)
         return UserView(*found)
+
+    async def get_stored(self, user_id: str) -> StoredUser:
+        """A plain point read: one indexed statement, nothing converted (see StoredUser)."""
+        async with self.repo.quick_reader() as stores:
+            found = await stores.users.get_stored(user_id)
+        if found is None:
+            raise not_found("User", user_id)
+        return StoredUser(*found)
+
+    async def store_missing_representations(self, batch: int = 500) -> int:
+        """Give every user written before stored representations existed (or under other
+        rendering rules) a current one, a batch per short transaction; returns how many.
+        Started in the background at startup: until a row has one, it is rendered on read."""
+        prefix = fingerprint(USER_RESOURCE)
+        done, after = 0, 0
+        while True:
+            async with self.repo.transaction() as stores:
+                found = await stores.users.without_stored_text(prefix, after, batch)
+                texts = [(user.id, user.version, _stored_text(user)) for _, user in found]
+                await stores.users.set_stored_text(texts)
+            done += len(found)
+            if len(found) < batch:
+                return done
+            after = found[-1][0]
 
     async def replace(
         self, user_id: str, body: object, actor: Actor, *, if_match: str | None

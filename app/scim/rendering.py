@@ -7,6 +7,7 @@ re-exports these names.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 from app.scim.ast import AttrPath
@@ -37,7 +38,12 @@ def render_resource(
     if not attributes and not excluded:
         return _render_default(source, rt, resource_id, meta)
     return _render_projected(
-        source, rt, resource_id, meta, _canonical_paths(attributes, rt), _canonical_paths(excluded, rt)
+        source,
+        rt,
+        resource_id,
+        meta,
+        _canonical_paths(attributes, rt),
+        _canonical_paths(excluded, rt),
     )
 
 
@@ -70,7 +76,7 @@ def _render_default(source: dict, rt: ResourceType, resource_id: str, meta: dict
     read, every list page): the same rules, applied from a plan worked out once per type."""
     body: dict = {"schemas": None, "id": resource_id}
     extensions = []
-    for schema_id, name, container, sub_names, multi_valued in _default_plan(rt):
+    for schema_id, name, container, sub_names, multi_valued in default_plan(rt):
         if container is None:
             value = source.get(name)
         elif container is _META:
@@ -109,10 +115,20 @@ def _default_complex(value: object, names: tuple[str, ...], multi_valued: bool) 
     return shown_items or None
 
 
+def default_top_level_value(rt: ResourceType, name: str, value: object) -> object:
+    """A core attribute's value as a default response shows it (None: not shown at all)."""
+    for _, planned, container, sub_names, multi_valued in default_plan(rt):
+        if planned == name and container is None:
+            if value is None or value == [] or value == {}:
+                return None
+            return value if sub_names is None else _default_complex(value, sub_names, multi_valued)
+    return None
+
+
 _DEFAULT_PLANS: dict[int, tuple] = {}
 
 
-def _default_plan(rt: ResourceType) -> tuple:
+def default_plan(rt: ResourceType) -> tuple:
     """(schema id, attribute name, container, sub-attributes shown or None for a simple
     attribute, multi-valued) of every attribute a default response may show, in response
     order: `returned: never` and `request` are left out here, once."""
@@ -273,6 +289,26 @@ def _element_filter(attribute: Attribute, keep: set[str] | None, drop: set[str])
         return shown or None
 
     return element
+
+
+def timestamp(moment: dt.datetime) -> str:
+    """RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`)."""
+    if moment.tzinfo is not dt.UTC:
+        moment = moment.astimezone(dt.UTC)
+    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
+
+
+def resource_meta(
+    resource_type: str, location: str, created: dt.datetime, modified: dt.datetime, version: int
+) -> dict:
+    """`meta` (RFC 7643 §3.1), keys in the order every response gives them."""
+    return {
+        "resourceType": resource_type,
+        "created": timestamp(created),
+        "lastModified": timestamp(modified),
+        "location": location,
+        "version": etag_for(version),
+    }
 
 
 def etag_for(version: int) -> str:

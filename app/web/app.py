@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 
@@ -42,6 +43,20 @@ def runner_options(settings: Settings) -> dict:
     return {"keepalive_timeout": settings.idle_timeout_seconds}
 
 
+async def _store_missing_representations(services) -> None:
+    """Users written by an older version get their stored representation in the background
+    (they are served meanwhile, rendered on read); a failure only means they stay that way."""
+    try:
+        stored = await services.users.store_missing_representations()
+    except Exception:  # noqa: BLE001 (never fatal: reads fall back to rendering)
+        log.exception(
+            "could not store the representations of older users; they are rendered on read"
+        )
+        return
+    if stored:
+        log.info("stored the representation of %d users written by an older version", stored)
+
+
 async def _services(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     services = await open_services(settings)
@@ -52,6 +67,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     if generated:
         # Printed once, to the console only: the database keeps just its hash.
         print(f"haimaker: generated master key (shown once, store it now): {generated}", flush=True)
+    backfill = asyncio.create_task(_store_missing_representations(services))
     yield
+    backfill.cancel()
+    await asyncio.gather(backfill, return_exceptions=True)
     await services.db.close()
     log.info("database connections closed")

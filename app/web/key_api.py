@@ -6,11 +6,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from app.scim.errors import ScimError, invalid_value
+from app.scim.rendering import timestamp
 from app.web.appkeys import SERVICES
 from app.web.auth import api_key_refused, bearer_token, request_actor
 from app.web.requests import read_json
 from app.web.responses import json_response
-from app.web.scim_render import timestamp
 
 
 def _optional_text(body: dict, name: str) -> str | None:

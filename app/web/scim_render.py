@@ -2,30 +2,43 @@
 
 from __future__ import annotations
 
-import datetime as dt
-
 from app.provisioning.teams import TeamView
-from app.provisioning.users import UserView
+from app.provisioning.users import StoredUser, UserView
 from app.scim.ast import AttrPath
-from app.scim.codec import etag_for, render_resource
+from app.scim.codec import render_resource
+from app.scim.rendering import resource_meta
 from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
-
-
-def timestamp(moment: dt.datetime) -> str:
-    """RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`)."""
-    if moment.tzinfo is not dt.UTC:
-        moment = moment.astimezone(dt.UTC)
-    return moment.isoformat(timespec="milliseconds")[:-6] + "Z"  # drop "+00:00"
+from app.scim.stored_documents import complete
 
 
 def _meta(resource_type: str, endpoint: str, record, base_url: str) -> dict:
-    return {
-        "resourceType": resource_type,
-        "created": timestamp(record.created_at),
-        "lastModified": timestamp(record.updated_at),
-        "location": f"{base_url}{endpoint}/{record.id}",
-        "version": etag_for(record.version),
-    }
+    return resource_meta(
+        resource_type,
+        f"{base_url}{endpoint}/{record.id}",
+        record.created_at,
+        record.updated_at,
+        record.version,
+    )
+
+
+def user_groups(pairs: list[tuple[str, str]], base_url: str) -> list[dict]:
+    """A user's `groups` (RFC 7643 §4.1.2) from their (team id, team name) pairs."""
+    return [
+        {
+            "value": team_id,
+            "$ref": f"{base_url}/Groups/{team_id}",
+            "display": name,
+            "type": "direct",
+        }
+        for team_id, name in pairs
+    ]
+
+
+def stored_user_body(stored: StoredUser, user_id: str, base_url: str) -> bytes | None:
+    """A plain `GET /Users/{id}` body from the representation stored with the user, None where
+    there is none usable (app.scim.stored_documents): the same bytes `user_document` gives."""
+    groups = user_groups(stored.groups, base_url)
+    return complete(stored.rendered, USER_RESOURCE, groups, f"{base_url}/Users/{user_id}")
 
 
 def user_document(
@@ -35,15 +48,7 @@ def user_document(
     excluded: tuple[AttrPath, ...] = (),
 ) -> dict:
     record = view.record
-    groups = [
-        {
-            "value": team_id,
-            "$ref": f"{base_url}/Groups/{team_id}",
-            "display": name,
-            "type": "direct",
-        }
-        for team_id, name in view.groups
-    ]
+    groups = user_groups(view.groups, base_url)
     return render_resource(
         record.doc,
         USER_RESOURCE,

@@ -28,8 +28,8 @@ from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
 from app.web.appkeys import SERVICES, SETTINGS
 from app.web.auth import request_actor
 from app.web.requests import read_json, scim_base_url
-from app.web.responses import scim_response
-from app.web.scim_render import team_document, user_document
+from app.web.responses import SCIM_CONTENT_TYPE, scim_response
+from app.web.scim_render import stored_user_body, team_document, user_document
 
 
 @frozen
@@ -38,12 +38,27 @@ class ResourceEndpoint:
     service_name: str  # the attribute of Services holding the use cases
     render: Callable
     computed: str  # the attribute the server computes: `groups` or `members`
+    # A plain point read served from the representation stored at write time (None: none kept)
+    serve_stored: Callable | None = None
 
     def service(self, request: web.Request):
         return getattr(request.app[SERVICES], self.service_name)
 
 
-USERS = ResourceEndpoint(USER_RESOURCE, "users", user_document, "groups")
+async def _stored_user(request: web.Request, user_id: str) -> web.Response | None:
+    """`GET /Users/{id}` with no attributes asked for: one statement, no rendering (see
+    app.scim.stored_documents); None sends the request down the general path."""
+    stored = await request.app[SERVICES].users.get_stored(user_id)
+    etag = {"ETag": etag_for(stored.version)}
+    if not_modified(request.headers.get("If-None-Match"), stored.version):
+        return web.Response(status=304, headers=etag)
+    body = stored_user_body(stored, user_id, scim_base_url(request))
+    if body is None:
+        return None
+    return web.Response(body=body, headers=etag, content_type=SCIM_CONTENT_TYPE)
+
+
+USERS = ResourceEndpoint(USER_RESOURCE, "users", user_document, "groups", _stored_user)
 GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
 
 
@@ -128,6 +143,10 @@ def handlers(endpoint: ResourceEndpoint) -> dict[str, Callable]:
 
     async def get(request: web.Request) -> web.Response:
         projection = _projection(request, endpoint)
+        if projection is _NO_PROJECTION and endpoint.serve_stored is not None:
+            answer = await endpoint.serve_stored(request, request.match_info["id"])
+            if answer is not None:
+                return answer
         with_computed = wants(endpoint.computed, projection.attributes, projection.excluded)
         view = await endpoint.service(request).get(
             request.match_info["id"], with_computed=with_computed

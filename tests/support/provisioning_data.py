@@ -6,6 +6,7 @@ from __future__ import annotations
 import uuid
 
 from app.provisioning.common import new_id, utcnow
+from app.provisioning.users import stored_representation
 from storage.records import UserRecord
 from tests.support.server import Client
 
@@ -69,9 +70,10 @@ async def bulk_users(services, count: int, *, prefix: str | None = None) -> list
     for number in range(count):
         user_name = f"{prefix}-{number}@example.com"
         doc = {"userName": user_name, "active": True, "displayName": f"{prefix} {number}"}
+        user_id = new_id()
         records.append(
             UserRecord(
-                id=new_id(),
+                id=user_id,
                 user_name=user_name,
                 external_id=None,
                 display_name=doc["displayName"],
@@ -80,6 +82,9 @@ async def bulk_users(services, count: int, *, prefix: str | None = None) -> list
                 version=1,
                 created_at=now,
                 updated_at=now,
+                rendered=stored_representation(
+                    doc, user_id=user_id, version=1, created=now, now=now
+                ),
             )
         )
     async with services.repo.transaction() as stores:

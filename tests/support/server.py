@@ -51,8 +51,16 @@ class Client:
     def with_token(self, token: str | None) -> Client:
         return Client(self.session, self.base_url, token)
 
-    async def request(self, method: str, path: str, *, json: Any = None, data: Any = None,
-                      headers: dict | None = None, params: Any = None) -> Response:
+    async def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        data: Any = None,
+        headers: dict | None = None,
+        params: Any = None,
+    ) -> Response:
         all_headers = {"Content-Type": SCIM_JSON}
         if self.token is not None:
             all_headers["Authorization"] = f"Bearer {self.token}"
@@ -61,8 +69,9 @@ class Client:
             import orjson
 
             data = orjson.dumps(json)
-        async with self.session.request(method, self.base_url + path, data=data, headers=all_headers,
-                                        params=params) as response:
+        async with self.session.request(
+            method, self.base_url + path, data=data, headers=all_headers, params=params
+        ) as response:
             return Response(response.status, response.headers, await response.read())
 
     async def get(self, path: str, **kw) -> Response:
@@ -87,8 +96,12 @@ class LiveServer:
     def __init__(self, database_url: str, **settings: Any):
         self.port = free_port()
         self.settings = evolve(
-            Settings(), host="127.0.0.1", port=self.port, database_url=database_url,
-            master_key=MASTER_KEY, **settings,
+            Settings(),
+            host="127.0.0.1",
+            port=self.port,
+            database_url=database_url,
+            master_key=MASTER_KEY,
+            **settings,
         )
         self.base_url = f"http://127.0.0.1:{self.port}"
         self.scim_url = self.base_url + "/scim/v2"
