@@ -33,6 +33,13 @@ def _user(row) -> UserRecord:
     )
 
 
+_STORED_COLUMNS = "u.id, u.rendered, u.version"
+
+
+def _stored(row) -> tuple:
+    return (row[0], row[1], row[2], _pairs(row[3]))
+
+
 def _lower(value: str | None) -> str | None:
     return value.lower() if isinstance(value, str) else None
 
@@ -181,17 +188,31 @@ class UserStore:
         )
         return (_user(row), _pairs(row["groups"])) if row else None
 
-    async def get_stored(
-        self, user_id: str
-    ) -> tuple[str | None, int, list[tuple[str, str]]] | None:
-        """(stored representation, version, teams) of a user: what a plain `GET /Users/{id}`
-        needs, in one statement that converts no document and no datetime."""
+    async def get_stored(self, user_id: str) -> tuple | None:
+        """(id, stored representation, version, teams) of a user: what a plain
+        `GET /Users/{id}` needs, in one statement that converts no document and no datetime."""
         row = await self.conn.fetchrow(
-            f"SELECT u.rendered, u.version, {self._groups_column()} AS groups"
+            f"SELECT {_STORED_COLUMNS}, {self._groups_column()} AS groups"
             " FROM users u WHERE u.id = ?",
             user_id,
         )
-        return (row[0], row[1], _pairs(row[2])) if row else None
+        return _stored(row) if row else None
+
+    async def search_stored(
+        self,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        """Like `search_with_groups`, each item what `get_stored` gives."""
+        return await search_page(
+            self.conn, table="users", alias="u",
+            columns=f"{_STORED_COLUMNS}, {self._groups_column()} AS groups",
+            where=where, order=order, descending=descending, limit=limit, offset=offset,
+            to_record=_stored,
+        )  # fmt: skip
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int

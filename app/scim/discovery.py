@@ -5,6 +5,7 @@ Plain dicts, ready to be serialised; the web layer serves them unfiltered and un
 
 from __future__ import annotations
 
+import orjson
 from attrs import frozen
 
 from app.scim.schema_model import Attribute, ResourceType, Schema
@@ -144,6 +145,12 @@ def list_response(resources: list[dict], total: int, start_index: int) -> dict:
         "startIndex": start_index,
         "Resources": list(resources),
     }
+
+
+def list_response_json(resources: list[bytes], total: int, start_index: int) -> bytes:
+    """`list_response` as JSON, from resources already in JSON: the bytes orjson gives it."""
+    envelope = list_response([], total, start_index) | {"itemsPerPage": len(resources)}
+    return orjson.dumps(envelope)[: -len(b"[]}")] + b"[" + b",".join(resources) + b"]}"
 
 
 def _join(base_url: str, relative: str) -> str:

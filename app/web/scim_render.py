@@ -34,11 +34,11 @@ def user_groups(pairs: list[tuple[str, str]], base_url: str) -> list[dict]:
     ]
 
 
-def stored_user_body(stored: StoredUser, user_id: str, base_url: str) -> bytes | None:
+def stored_user_body(stored: StoredUser, base_url: str) -> bytes | None:
     """A plain `GET /Users/{id}` body from the representation stored with the user, None where
     there is none usable (app.scim.stored_documents): the same bytes `user_document` gives."""
     groups = user_groups(stored.groups, base_url)
-    return complete(stored.rendered, USER_RESOURCE, groups, f"{base_url}/Users/{user_id}")
+    return complete(stored.rendered, USER_RESOURCE, groups, f"{base_url}/Users/{stored.id}")
 
 
 def user_document(

@@ -13,7 +13,7 @@ from attrs import frozen
 
 from app.scim.ast import AttrPath
 from app.scim.codec import etag_for
-from app.scim.discovery import list_response
+from app.scim.discovery import list_response, list_response_json
 from app.scim.listing import (
     ListQuery,
     PageLimits,
@@ -38,8 +38,10 @@ class ResourceEndpoint:
     service_name: str  # the attribute of Services holding the use cases
     render: Callable
     computed: str  # the attribute the server computes: `groups` or `members`
-    # A plain point read served from the representation stored at write time (None: none kept)
+    # A plain point read / list page served from the representations stored at write time
+    # (None: the type keeps none)
     serve_stored: Callable | None = None
+    serve_stored_page: Callable | None = None
 
     def service(self, request: web.Request):
         return getattr(request.app[SERVICES], self.service_name)
@@ -52,13 +54,26 @@ async def _stored_user(request: web.Request, user_id: str) -> web.Response | Non
     etag = {"ETag": etag_for(stored.version)}
     if not_modified(request.headers.get("If-None-Match"), stored.version):
         return web.Response(status=304, headers=etag)
-    body = stored_user_body(stored, user_id, scim_base_url(request))
+    body = stored_user_body(stored, scim_base_url(request))
     if body is None:
         return None
     return web.Response(body=body, headers=etag, content_type=SCIM_CONTENT_TYPE)
 
 
-USERS = ResourceEndpoint(USER_RESOURCE, "users", user_document, "groups", _stored_user)
+async def _stored_users_page(request: web.Request, query: ListQuery) -> bytes | None:
+    """A page of users with no attributes asked for (an IdP's `userName eq` match), each from
+    its stored representation; None sends the request down the general path."""
+    users, total = await request.app[SERVICES].users.search_stored(query)
+    base = scim_base_url(request)
+    bodies = [stored_user_body(user, base) for user in users]
+    if None in bodies:
+        return None
+    return list_response_json(bodies, total, query.start_index)
+
+
+USERS = ResourceEndpoint(
+    USER_RESOURCE, "users", user_document, "groups", _stored_user, _stored_users_page
+)
 GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
 
 
@@ -115,7 +130,25 @@ def _single(
 
 
 async def search(request: web.Request, endpoint: ResourceEndpoint, raw: RawListQuery) -> dict:
+    return await _search_bound(
+        request, endpoint, bind_query(raw, endpoint.rt, page_limits(request))
+    )
+
+
+async def _list_answer(
+    request: web.Request, endpoint: ResourceEndpoint, raw: RawListQuery
+) -> web.Response:
+    """A list or .search answer: from stored representations where the type keeps them and no
+    attributes are asked for, else rendered."""
     query = bind_query(raw, endpoint.rt, page_limits(request))
+    if endpoint.serve_stored_page is not None and not query.attributes and not query.excluded:
+        body = await endpoint.serve_stored_page(request, query)
+        if body is not None:
+            return web.Response(body=body, content_type=SCIM_CONTENT_TYPE)
+    return scim_response(await _search_bound(request, endpoint, query))
+
+
+async def _search_bound(request: web.Request, endpoint: ResourceEndpoint, query: ListQuery) -> dict:
     with_computed = wants(endpoint.computed, query.attributes, query.excluded)
     views, total = await endpoint.service(request).search(query, with_computed=with_computed)
     base = scim_base_url(request)
@@ -127,12 +160,10 @@ def handlers(endpoint: ResourceEndpoint) -> dict[str, Callable]:
     """The route handlers of one resource type."""
 
     async def list_resources(request: web.Request) -> web.Response:
-        return scim_response(await search(request, endpoint, read_query_params(request.query)))
+        return await _list_answer(request, endpoint, read_query_params(request.query))
 
     async def search_post(request: web.Request) -> web.Response:
-        return scim_response(
-            await search(request, endpoint, read_search_body(await read_json(request)))
-        )
+        return await _list_answer(request, endpoint, read_search_body(await read_json(request)))
 
     async def create(request: web.Request) -> web.Response:
         projection = _projection(request, endpoint)

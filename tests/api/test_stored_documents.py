@@ -26,8 +26,9 @@ def statements(server):
 
 
 async def _general(scim, user_id: str) -> bytes:
-    """The user as a list page renders it (never from the stored text)."""
-    listed = await scim.get(f'/Users?filter=id eq "{user_id}"')
+    """The user rendered the general way: a list page excluding an attribute no test user has
+    (so showing everything a plain read shows) is never served from stored text."""
+    listed = await scim.get(f'/Users?filter=id eq "{user_id}"&excludedAttributes=x509Certificates')
     assert listed.status == 200, listed
     (resource,) = listed.json["Resources"]
     return orjson.dumps(resource)
@@ -131,6 +132,46 @@ async def test_missing_or_foreign_stored_text_is_rendered_the_general_way(scim, 
         read = await scim.get(f"/Users/{user['id']}")
         assert read.status == 200
         assert read.body == expected, text
+
+
+async def test_list_pages_are_the_general_rendering_byte_for_byte(scim, statements):
+    """An IdP's match (`userName eq`) and any page with no attributes asked for come from the
+    stored texts: one statement, the same bytes as rendering each user."""
+    prefix = "stored-page-"
+    users = [await create_user(scim, f"{prefix}{n}@example.com") for n in range(3)]
+    await create_group(scim, "Page Team", member_ids=[users[1]["id"]])
+    for query in (
+        f'filter=userName eq "{prefix}1@example.com"',
+        f'filter=userName sw "{prefix}"&sortBy=userName&count=2&startIndex=2',
+        f'filter=userName sw "{prefix}"&count=0',
+        f'filter=userName eq "{prefix}none"',
+    ):
+        with statements.counting() as executed:
+            fast = await scim.get(f"/Users?{query}")
+        general = await scim.get(f"/Users?{query}&excludedAttributes=x509Certificates")
+        assert fast.status == general.status == 200, (fast, general)
+        assert fast.body == general.body, query
+        assert len(without_authentication(executed)) == 1, executed
+        assert all("u.doc" not in statement.sql for statement in executed)
+    searched = await scim.post(
+        "/Users/.search",
+        {
+            "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+            "filter": f'userName sw "{prefix}"',
+        },
+    )
+    assert searched.status == 200
+    assert [r["userName"] for r in searched.json["Resources"]] == [u["userName"] for u in users]
+    assert searched.json["itemsPerPage"] == 3
+    assert searched.json["totalResults"] == 3
+
+
+async def test_a_page_with_an_older_row_is_rendered_the_general_way(scim, server):
+    users = [await create_user(scim, f"older-page-{n}@example.com") for n in range(2)]
+    query = 'filter=userName sw "older-page-"'
+    expected = (await scim.get(f"/Users?{query}")).body
+    await _set_stored_text(server, users[1]["id"], None)
+    assert (await scim.get(f"/Users?{query}")).body == expected
 
 
 async def test_the_address_the_client_used_is_in_location(scim, server):
