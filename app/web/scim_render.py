@@ -41,6 +41,13 @@ def stored_user_body(stored: StoredUser, base_url: str) -> bytes | None:
     return complete(stored.rendered, USER_RESOURCE, groups, f"{base_url}/Users/{stored.id}")
 
 
+def stored_view_body(view: UserView, base_url: str) -> bytes | None:
+    """A user just written, answered from the text stored with it (None: render it)."""
+    record = view.record
+    stored = StoredUser(record.id, record.rendered, record.version, view.groups)
+    return stored_user_body(stored, base_url)
+
+
 def user_document(
     view: UserView,
     base_url: str,

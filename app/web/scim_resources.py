@@ -29,7 +29,7 @@ from app.web.appkeys import SERVICES, SETTINGS
 from app.web.auth import request_actor
 from app.web.requests import read_json, scim_base_url
 from app.web.responses import SCIM_CONTENT_TYPE, scim_response
-from app.web.scim_render import stored_user_body, team_document, user_document
+from app.web.scim_render import stored_user_body, stored_view_body, team_document, user_document
 
 
 @frozen
@@ -42,6 +42,7 @@ class ResourceEndpoint:
     # (None: the type keeps none)
     serve_stored: Callable | None = None
     serve_stored_page: Callable | None = None
+    stored_body: Callable | None = None  # (view, base URL) -> the body from its stored text
 
     def service(self, request: web.Request):
         return getattr(request.app[SERVICES], self.service_name)
@@ -72,7 +73,13 @@ async def _stored_users_page(request: web.Request, query: ListQuery) -> bytes | 
 
 
 USERS = ResourceEndpoint(
-    USER_RESOURCE, "users", user_document, "groups", _stored_user, _stored_users_page
+    USER_RESOURCE,
+    "users",
+    user_document,
+    "groups",
+    _stored_user,
+    _stored_users_page,
+    stored_view_body,
 )
 GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
 
@@ -118,14 +125,17 @@ def _single(
     status: int = 200,
     location: bool = False,
 ) -> web.Response:
-    body = endpoint.render(view, scim_base_url(request), projection.attributes, projection.excluded)
+    base = scim_base_url(request)
     headers = {"ETag": etag_for(view.record.version)}
     if location:
-        headers["Location"] = (
-            body["meta"]["location"]
-            if "meta" in body
-            else (f"{scim_base_url(request)}{endpoint.rt.endpoint}/{view.record.id}")
-        )
+        headers["Location"] = f"{base}{endpoint.rt.endpoint}/{view.record.id}"
+    if endpoint.stored_body is not None and not projection.attributes and not projection.excluded:
+        body = endpoint.stored_body(view, base)  # what was just written, as it was stored
+        if body is not None:
+            return web.Response(
+                body=body, status=status, headers=headers, content_type=SCIM_CONTENT_TYPE
+            )
+    body = endpoint.render(view, base, projection.attributes, projection.excluded)
     return scim_response(body, status=status, headers=headers)
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from app.scim.schemas import USER_RESOURCE
 from app.scim.stored_documents import fingerprint
-from tests.support.provisioning_data import create_group, create_user, patch_body
+from tests.support.provisioning_data import create_group, create_user, patch_body, user_body
 from tests.support.server import LiveServer
 from tests.support.statement_counter import StatementCounter, without_authentication
 
@@ -77,8 +77,12 @@ async def test_a_point_read_is_one_statement_that_reads_no_document(scim, statem
 
 
 async def test_every_write_keeps_the_stored_text_current(scim, server):
-    user = await create_user(scim)
+    created = await scim.post("/Users", user_body())
+    assert created.status == 201
+    user = created.json
     path = f"/Users/{user['id']}"
+    assert created.headers["Location"] == user["meta"]["location"]
+    assert created.body == (await scim.get(path)).body
     assert (await _stored_text(server, user["id"])).startswith(fingerprint(USER_RESOURCE))
 
     patched = await scim.patch(
@@ -86,6 +90,7 @@ async def test_every_write_keeps_the_stored_text_current(scim, server):
     )
     assert patched.status == 200, patched
     read = await scim.get(path)
+    assert patched.body == read.body  # a write's answer is what it stored
     assert read.json["displayName"] == "Patched Name"
     assert read.json["meta"]["version"] == read.headers["ETag"] == 'W/"2"'
     assert read.body == await _general(scim, user["id"])
@@ -95,6 +100,7 @@ async def test_every_write_keeps_the_stored_text_current(scim, server):
     replaced = await scim.put(path, body)
     assert replaced.status == 200, replaced
     read = await scim.get(path)
+    assert replaced.body == read.body
     assert read.json["title"] == "Replaced"
     assert read.json["meta"]["lastModified"] == replaced.json["meta"]["lastModified"]
     assert read.body == await _general(scim, user["id"])
