@@ -36,6 +36,10 @@ def _user(row) -> UserRecord:
 _STORED_COLUMNS = "u.id, u.rendered, u.version"
 
 
+def _user_with_groups(row) -> tuple:
+    return (_user(row), _pairs(row["groups"]))
+
+
 def _stored(row) -> tuple:
     return (row[0], row[1], row[2], _pairs(row[3]))
 
@@ -207,12 +211,8 @@ class UserStore:
         offset: int,
     ) -> Page:
         """Like `search_with_groups`, each item what `get_stored` gives."""
-        return await search_page(
-            self.conn, table="users", alias="u",
-            columns=f"{_STORED_COLUMNS}, {self._groups_column()} AS groups",
-            where=where, order=order, descending=descending, limit=limit, offset=offset,
-            to_record=_stored,
-        )  # fmt: skip
+        columns = f"{_STORED_COLUMNS}, {self._groups_column()} AS groups"
+        return await self._page(columns, _stored, where, order, descending, limit, offset)
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int
@@ -247,18 +247,8 @@ class UserStore:
     ) -> Page:
         """Like `search`, each item a (record, groups) pair, the groups read in the same
         statement (a correlated subquery per returned row, never per matching row)."""
-        return await search_page(
-            self.conn,
-            table="users",
-            alias="u",
-            columns=f"{_COLUMNS}, {self._groups_column()} AS groups",
-            where=where,
-            order=order,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-            to_record=lambda row: (_user(row), _pairs(row["groups"])),
-        )
+        columns = f"{_COLUMNS}, {self._groups_column()} AS groups"
+        return await self._page(columns, _user_with_groups, where, order, descending, limit, offset)
 
     async def find_by_user_name(self, user_name: str) -> UserRecord | None:
         row = await self.conn.fetchrow(
@@ -292,17 +282,30 @@ class UserStore:
         offset: int,
     ) -> Page:
         """One page of users matching a compiled filter, and how many match in all."""
+        return await self._page(_COLUMNS, _user, where, order, descending, limit, offset)
+
+    async def _page(
+        self,
+        columns: str,
+        to_record,
+        where: tuple[str, list],
+        order: tuple[str, list],
+        descending: bool,
+        limit: int,
+        offset: int,
+    ) -> Page:
+        """`search_page` over users: the three page shapes differ only in columns and items."""
         return await search_page(
             self.conn,
             table="users",
             alias="u",
-            columns=_COLUMNS,
+            columns=columns,
             where=where,
             order=order,
             descending=descending,
             limit=limit,
             offset=offset,
-            to_record=_user,
+            to_record=to_record,
         )
 
     async def groups_of(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

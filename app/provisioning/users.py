@@ -277,14 +277,16 @@ class UserProvisioning:
             )
             await stores.audit.append(events)
 
-    async def search(
-        self, query: ListQuery, *, with_computed: bool = True
-    ) -> tuple[list[UserView], int]:
+    def _reader_for(self, query: ListQuery):
         """A selective filter (an indexed `eq`, as IdPs match users) runs on the quick reader;
         anything that may scan runs on the ordinary one."""
         selective = is_selective(query.filter, USERS.table, USER_RESOURCE.schema.id)
-        reader = self.repo.quick_reader if selective else self.repo.reader
-        async with reader() as stores:
+        return self.repo.quick_reader() if selective else self.repo.reader()
+
+    async def search(
+        self, query: ListQuery, *, with_computed: bool = True
+    ) -> tuple[list[UserView], int]:
+        async with self._reader_for(query) as stores:
             if with_computed:
                 where, order = compile_query(stores, USER_RESOURCE, USERS, query)
                 page: Page = await stores.users.search_with_groups(
@@ -296,9 +298,7 @@ class UserProvisioning:
 
     async def search_stored(self, query: ListQuery) -> tuple[list[StoredUser], int]:
         """`search` for a page with no attributes asked for: each user as a point read gets it."""
-        selective = is_selective(query.filter, USERS.table, USER_RESOURCE.schema.id)
-        reader = self.repo.quick_reader if selective else self.repo.reader
-        async with reader() as stores:
+        async with self._reader_for(query) as stores:
             where, order = compile_query(stores, USER_RESOURCE, USERS, query)
             page: Page = await stores.users.search_stored(
                 where, order, query.descending, query.count, query.offset

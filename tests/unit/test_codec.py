@@ -823,17 +823,15 @@ def test_parse_attribute_list_never_raises(text):
 _odd_values = st.sampled_from([None, [], {}, "x", 0, False, [None], ["x"], [{}], {"value": None}])
 
 
-@settings(max_examples=300, deadline=None)
-@given(data=st.data())
-def test_default_rendering_matches_the_attribute_by_attribute_rules(data):
-    """The plan behind every unprojected response shows exactly what the general rules show,
-    whatever the stored document holds (missing, empty, null, odd elements)."""
-    from app.scim.rendering import _render_default, _render_projected
-
+def draw_odd_document(data, *, without: tuple[str, ...] = ()):
+    """(resource type, canonical document) of a full user or group with some attributes removed
+    and others set to odd values (missing, empty, null, odd elements); `without` is dropped."""
     resource, body = data.draw(
         st.sampled_from([(USER_RESOURCE, FULL_USER), (GROUP_RESOURCE, _GROUP_BODY)])
     )
     doc = canonicalize_resource(copy.deepcopy(body), resource)
+    for name in without:
+        doc.pop(name, None)
     for key in data.draw(st.lists(st.sampled_from(sorted(doc)), unique=True)):
         if data.draw(st.booleans()):
             del doc[key]
@@ -842,6 +840,17 @@ def test_default_rendering_matches_the_attribute_by_attribute_rules(data):
     if isinstance(doc.get(ENT), dict) and doc[ENT]:
         for key in data.draw(st.lists(st.sampled_from(sorted(doc[ENT])), unique=True)):
             doc[ENT][key] = data.draw(_odd_values)
+    return resource, doc
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=st.data())
+def test_default_rendering_matches_the_attribute_by_attribute_rules(data):
+    """The plan behind every unprojected response shows exactly what the general rules show,
+    whatever the stored document holds (missing, empty, null, odd elements)."""
+    from app.scim.rendering import _render_default, _render_projected
+
+    resource, doc = draw_odd_document(data)
     args = (doc, resource, "2819c223", USER_META)
     assert _render_default(*args) == _render_projected(*args, (), ())
     assert list(_render_default(*args)) == list(_render_projected(*args, (), ()))

@@ -3,7 +3,6 @@ general rendering gives (app.scim.stored_documents)."""
 
 from __future__ import annotations
 
-import copy
 import datetime as dt
 
 import orjson
@@ -14,7 +13,7 @@ from app.scim.codec import canonicalize_resource, render_resource
 from app.scim.rendering import resource_meta
 from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
 from app.scim.stored_documents import SEP, complete, fingerprint, prerender
-from tests.unit.test_codec import _GROUP_BODY, ENT, FULL_USER
+from tests.unit.test_codec import draw_odd_document
 
 CREATED = dt.datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=dt.UTC)
 MODIFIED = dt.datetime(2026, 2, 3, 4, 5, 6, 789012, tzinfo=dt.UTC)
@@ -30,7 +29,6 @@ _computed_values = st.lists(
     ),
     max_size=3,
 )
-_odd_values = st.sampled_from([None, [], {}, "x", 0, False, [None], ["x"], [{}], {"value": None}])
 
 
 def _general(doc, rt, resource_id, meta, computed) -> bytes:
@@ -56,19 +54,8 @@ def _stored(doc, rt, resource_id, meta, computed) -> bytes | None:
 def test_stored_and_completed_equals_the_general_rendering(data, location, resource_id, computed):
     """Whatever the document holds (missing, empty, null or odd values, extensions or not, any
     characters in the id and the URL), the completed text is the general rendering's bytes."""
-    rt, body = data.draw(
-        st.sampled_from([(USER_RESOURCE, FULL_USER), (GROUP_RESOURCE, _GROUP_BODY)])
-    )
-    doc = canonicalize_resource(copy.deepcopy(body), rt)
-    doc.pop("members", None)  # stored documents never hold the computed attribute
-    for key in data.draw(st.lists(st.sampled_from(sorted(doc)), unique=True)):
-        if data.draw(st.booleans()):
-            del doc[key]
-        else:
-            doc[key] = data.draw(_odd_values)
-    if isinstance(doc.get(ENT), dict) and doc[ENT]:
-        for key in data.draw(st.lists(st.sampled_from(sorted(doc[ENT])), unique=True)):
-            doc[ENT][key] = data.draw(_odd_values)
+    # stored documents never hold the computed attribute
+    rt, doc = draw_odd_document(data, without=("members",))
     meta = resource_meta(rt.name, location, CREATED, MODIFIED, 7)
     assert _stored(doc, rt, resource_id, meta, computed) == _general(
         doc, rt, resource_id, meta, computed
