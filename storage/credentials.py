@@ -122,8 +122,7 @@ class ApiKeyStore:
         if not user_ids:
             return counts
         rows = await self.conn.fetch(
-            "SELECT user_id, count(*) FROM api_keys WHERE user_id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) GROUP BY user_id",
+            f"SELECT user_id, count(*) FROM api_keys WHERE {self.dialect.in_list('user_id')} GROUP BY user_id",
             self.dialect.id_list_param(list(user_ids)),
         )
         counts.update({row[0]: row[1] for row in rows})
@@ -131,7 +130,7 @@ class ApiKeyStore:
 
     async def delete(self, key_ids: Sequence[str]) -> list[DeletedCredential]:
         rows = await self.conn.fetch(
-            f"DELETE FROM api_keys WHERE id IN (SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+            f"DELETE FROM api_keys WHERE {self.dialect.in_list('id')} "
             "RETURNING id, key_alias, user_id, team_id",
             self.dialect.id_list_param(list(key_ids)),
         )
@@ -157,8 +156,7 @@ class ApiKeyStore:
         if not user_ids:
             return []
         rows = await self.conn.fetch(
-            "DELETE FROM api_keys WHERE team_id = ? AND user_id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+            f"DELETE FROM api_keys WHERE team_id = ? AND {self.dialect.in_list('user_id')} "
             "RETURNING id, key_alias, user_id, team_id",
             team_id,
             self.dialect.id_list_param(list(user_ids)),

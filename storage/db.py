@@ -71,6 +71,9 @@ class Dialect(Protocol):
 
     def id_list_param(self, ids: Sequence[str]) -> Any: ...
 
+    def in_list(self, column: str) -> str:
+        """A predicate: `column` is one of a list parameter (see id_list_param)."""
+
     def starts_with(self, column: str, prefix: str) -> tuple[str, list]:
         """SQL for `column` (a lower-cased text column) beginning with `prefix`, and its
         parameters; an index seek where the backend can make it one."""

@@ -206,8 +206,7 @@ class DirectoryStore:
         if not external_ids:
             return {}
         rows = await self.conn.fetch(
-            f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.external_id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) ORDER BY t.seq DESC",
+            f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE {self.dialect.in_list('t.external_id')} ORDER BY t.seq DESC",
             self.dialect.id_list_param(list(external_ids)),
         )
         return {team.external_id: team for team in map(_team, rows)}
@@ -217,8 +216,7 @@ class DirectoryStore:
         if not names:
             return {}
         rows = await self.conn.fetch(
-            f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE t.display_name_lower IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')})",
+            f"SELECT {_TEAM_COLUMNS} FROM teams t WHERE {self.dialect.in_list('t.display_name_lower')}",
             self.dialect.id_list_param(sorted({name.lower() for name in names})),
         )
         return {team.display_name.lower(): team for team in map(_team, rows)}

@@ -93,6 +93,13 @@ class PostgresDialect:
     def id_list_param(self, ids: Sequence[str]) -> Any:
         return list(ids)
 
+    def in_list(self, column: str) -> str:
+        """`= ANY(array)`, not `IN (SELECT unnest(array))`: the planner sees an index
+        condition and estimates it from the column's statistics. The semi-join over unnest
+        was planned as a hash join over whole tables whenever the statistics were taken when
+        one team held most memberships (~30 ms for a 20-member team at 20,000 memberships)."""
+        return f"({column} = ANY(?::text[]))"
+
     def starts_with(self, column: str, prefix: str) -> tuple[str, list]:
         """`column` begins with `prefix`: LIKE is right under every collation (and an index
         seek under C collation; a range would be wrong under linguistic ones)."""

@@ -83,6 +83,9 @@ class SqliteDialect:
     def id_list_param(self, ids: Sequence[str]) -> Any:
         return orjson.dumps(list(ids)).decode()
 
+    def in_list(self, column: str) -> str:
+        return f"({column} IN (SELECT value FROM json_each(?)))"
+
     def starts_with(self, column: str, prefix: str) -> tuple[str, list]:
         """`column` begins with `prefix`, as an index range: BINARY collation orders by code
         point, and SQLite's LIKE cannot use a BINARY index when it ignores case."""

@@ -115,7 +115,7 @@ class TeamStore:
         rows = await self.conn.fetch(
             "SELECT tm.team_id, u.id, COALESCE(u.display_name, u.user_name) AS display "
             "FROM team_members tm JOIN users u ON u.id = tm.user_id "
-            f"WHERE tm.team_id IN (SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+            f"WHERE {self.dialect.in_list('tm.team_id')} "
             "ORDER BY tm.team_id, u.seq",
             self.dialect.id_list_param(team_ids),
         )
@@ -147,8 +147,7 @@ class TeamStore:
         if not user_ids:
             return []
         rows = await self.conn.fetch(
-            "DELETE FROM team_members WHERE team_id = ? AND user_id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) RETURNING user_id",
+            f"DELETE FROM team_members WHERE team_id = ? AND {self.dialect.in_list('user_id')} RETURNING user_id",
             team_id,
             self.dialect.id_list_param(list(user_ids)),
         )
@@ -157,8 +156,7 @@ class TeamStore:
     async def remove_members_except(self, team_id: str, keep_ids: Sequence[str]) -> list[str]:
         """Remove every member not in `keep_ids` (a full replace); returns those removed."""
         rows = await self.conn.fetch(
-            "DELETE FROM team_members WHERE team_id = ? AND user_id NOT IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) RETURNING user_id",
+            f"DELETE FROM team_members WHERE team_id = ? AND NOT {self.dialect.in_list('user_id')} RETURNING user_id",
             team_id,
             self.dialect.id_list_param(list(keep_ids)),
         )
@@ -185,8 +183,7 @@ class TeamStore:
         teams before users, so a user delete and a membership PATCH never deadlock."""
         if team_ids and self.dialect.for_update:
             await self.conn.fetch(
-                "SELECT t.id FROM teams t WHERE t.id IN "
-                f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+                f"SELECT t.id FROM teams t WHERE {self.dialect.in_list('t.id')} "
                 f"ORDER BY t.id{self.dialect.for_update}",
                 self.dialect.id_list_param(list(team_ids)),
             )
@@ -195,8 +192,7 @@ class TeamStore:
         """`touch` for many teams in one statement."""
         if team_ids:
             await self.conn.execute(
-                "UPDATE teams SET version = version + 1, updated_at = ? WHERE id IN "
-                f"(SELECT ids.value FROM {self.dialect.id_list('ids')})",
+                f"UPDATE teams SET version = version + 1, updated_at = ? WHERE {self.dialect.in_list('id')}",
                 now,
                 self.dialect.id_list_param(list(team_ids)),
             )

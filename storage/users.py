@@ -315,8 +315,7 @@ class UserStore:
             return groups
         rows = await self.conn.fetch(
             "SELECT tm.user_id, t.id, t.display_name FROM team_members tm "
-            f"JOIN teams t ON t.id = tm.team_id WHERE tm.user_id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}) "
+            f"JOIN teams t ON t.id = tm.team_id WHERE {self.dialect.in_list('tm.user_id')} "
             "ORDER BY t.seq",
             self.dialect.id_list_param(user_ids),
         )
@@ -334,8 +333,7 @@ class UserStore:
         if not user_ids:
             return []
         rows = await self.conn.fetch(
-            "SELECT u.id FROM users u WHERE u.id IN "
-            f"(SELECT ids.value FROM {self.dialect.id_list('ids')}){self.dialect.key_share}",
+            f"SELECT u.id FROM users u WHERE {self.dialect.in_list('u.id')}{self.dialect.key_share}",
             self.dialect.id_list_param(user_ids),
         )
         found = {row[0] for row in rows}
