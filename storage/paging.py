@@ -29,16 +29,30 @@ async def search_page(
     if limit <= 0:
         return Page([], await conn.fetchval(count_sql, *where_params))
     direction = "DESC" if descending else "ASC"
-    # The count rides along as an uncorrelated scalar subquery (computed once): one round trip.
-    # No OFFSET on a first page (every IdP match): Postgres re-plans a prepared statement with
-    # an OFFSET parameter on every run (~4x the CPU of the lookup itself), while one without
-    # it keeps its generic plan.
+    ordered = f"ORDER BY {order_sql} {direction} NULLS LAST, {alias}.seq {direction}"
+    if not offset and where_sql != "TRUE":
+        # The first page of a filtered query (every IdP match): it rarely fills, and then its
+        # length is the total; only a full page costs a count of its own.
+        rows = await conn.fetch(
+            f"SELECT {columns} FROM {table} {alias} WHERE {where_sql} {ordered} LIMIT ?",
+            *where_params,
+            *order_params,
+            limit,
+        )
+        total = len(rows)
+        if total == limit:
+            total = max(total, await conn.fetchval(count_sql, *where_params))
+        return Page([to_record(row) for row in rows], total)
+    # Otherwise the count rides along as an uncorrelated scalar subquery (computed once): one
+    # round trip. No OFFSET on a first page: Postgres re-plans a prepared statement with an
+    # OFFSET parameter on every run (~4x the CPU of the lookup itself), while one without it
+    # keeps its generic plan.
     paging, paging_params = "LIMIT ?", [limit]
     if offset:
         paging, paging_params = "LIMIT ? OFFSET ?", [limit, offset]
     rows = await conn.fetch(
-        f"SELECT {columns}, ({count_sql}) AS total_matches FROM {table} {alias} WHERE {where_sql} "
-        f"ORDER BY {order_sql} {direction} NULLS LAST, {alias}.seq {direction} {paging}",
+        f"SELECT {columns}, ({count_sql}) AS total_matches FROM {table} {alias} "
+        f"WHERE {where_sql} {ordered} {paging}",
         *where_params,
         *where_params,
         *order_params,

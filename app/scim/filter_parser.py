@@ -301,6 +301,38 @@ def parse_filter(text: str, *, max_length: int = MAX_LENGTH, max_depth: int = MA
     `not`, `[...]`) deeper than `max_depth`, raises ScimError 400 invalidFilter.
     """
     _check_text(text, "filter", max_length, invalid_filter)
+    simple = _simple_comparison(text)
+    if simple is not None:
+        return simple
+    return _parse_in_full(text, max_depth)
+
+
+# `userName eq "alice@example.com"`: the shape of nearly every IdP match, one attribute compared
+# with a string that holds no escape. Recognised whole by one expression; anything else (and
+# anything this gets wrong: the tests compare both on generated filters) goes to the parser.
+_SIMPLE_COMPARISON = re.compile(
+    r"[ \t\r\n]*(\$?[A-Za-z][A-Za-z0-9_-]*)(?:\.(\$?[A-Za-z][A-Za-z0-9_-]*))?"
+    r'[ \t\r\n]+([A-Za-z]{2})[ \t\r\n]+"([^"\\\x00-\x1f]*)"[ \t\r\n]*'
+)
+_NOT_ATTRIBUTES = frozenset(("and", "or", "not"))
+
+
+def _simple_comparison(text: str) -> Compare | None:
+    match = _SIMPLE_COMPARISON.fullmatch(text)
+    if match is None:
+        return None
+    name, sub, operator, value = match.groups()
+    operator = operator.lower()
+    if operator not in COMPARE_OPS or name.lower() in _NOT_ATTRIBUTES:
+        return None
+    try:
+        value.encode("utf-8")  # a lone surrogate: the parser words the error
+    except UnicodeEncodeError:
+        return None
+    return Compare(AttrPath(None, name, sub), operator, value)
+
+
+def _parse_in_full(text: str, max_depth: int = MAX_DEPTH) -> Filter:
     parser = _Parser(text, max_depth, invalid_filter)
     try:
         result = parser.disjunction()

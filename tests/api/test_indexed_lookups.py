@@ -113,3 +113,29 @@ async def test_group_patch_reads_members_back_only_to_show_them(scim, statements
                                                   "value": unique_name("renamed")}))  # fmt: skip
     assert response.status == 200
     assert {m["value"] for m in response.json["members"]} == set(users), "200 is the whole group"
+
+
+async def test_a_match_is_one_statement_and_only_a_full_first_page_is_counted(scim, statements):
+    """A filtered first page that does not fill is its own total (no count); a full one is
+    counted by a second statement, so `totalResults` stays exact."""
+    name = unique_name("match")
+    created = (await scim.post("/Users", user_body(name))).json
+    with statements.counting() as executed:
+        found = await scim.get("/Users", params={"filter": f'userName eq "{name}"'})
+    assert [r["id"] for r in found.json["Resources"]] == [created["id"]]
+    assert found.json["totalResults"] == 1
+    reads = touching(executed, "FROM users")
+    assert len(reads) == 1 and "count(*)" not in reads[0].sql, reads
+
+    tag = unique_name("tag")
+    for _ in range(3):
+        assert (await scim.post("/Users", user_body(nickName=tag))).status == 201
+    for count, statements_run in ((2, 2), (3, 2), (4, 1)):
+        with statements.counting() as executed:
+            page = await scim.get(
+                "/Users", params={"filter": f'nickName eq "{tag}"', "count": str(count)}
+            )
+        assert page.json["totalResults"] == 3
+        assert len(page.json["Resources"]) == min(count, 3)
+        reads = touching(executed, "FROM users")
+        assert len(reads) == statements_run, (count, reads)

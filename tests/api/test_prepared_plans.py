@@ -29,7 +29,7 @@ async def plans(stores) -> tuple[int, int]:
         assert page.items == []
     row = await stores.conn.fetchrow(
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-        " WHERE statement LIKE '%total_matches%' AND statement NOT LIKE '%pg_prepared%'"
+        " WHERE statement LIKE '%FROM users u WHERE%LIMIT%' AND statement NOT LIKE '%pg_prepared%'"
     )
     return row["generic_plans"], row["custom_plans"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from app.scim.ast import (
@@ -32,7 +32,7 @@ from app.scim.filter import (
     parse_patch_path,
     simple_equalities,
 )
-from app.scim.filter_parser import split_attr_path
+from app.scim.filter_parser import _parse_in_full, _simple_comparison, split_attr_path
 from app.scim.schema_model import Attribute, ResourceType, Schema
 from app.scim.schemas import (
     ENTERPRISE_USER_URN,
@@ -395,6 +395,63 @@ def test_parse_filter_raises_only_scim_errors(text):
             parse_filter(mangled)
         except ScimError as error:
             assert (error.status, error.scim_type) == (400, "invalidFilter")
+
+
+def _outcome(parse, text):
+    try:
+        return parse(text)
+    except ScimError as error:
+        return (error.status, error.scim_type, error.detail)
+
+
+SPACES = st.sampled_from(["", " ", "  ", "\t", "\r\n", "\x0b", "\xa0"])
+NEAR_NAMES = st.one_of(
+    names,
+    st.sampled_from(["and", "OR", "Not", "not", "$ref", "1abc", "a$b", "a.b.c", "émail", "pr"]),
+    st.from_regex(r"[A-Za-z$][A-Za-z0-9_$.-]{0,8}", fullmatch=True),
+)
+NEAR_OPERATORS = st.one_of(
+    operators,
+    operators.map(str.upper),
+    st.sampled_from(["pr", "Pr", "xx", "eqq", "e", "and", "not"]),
+)
+NEAR_STRINGS = st.one_of(
+    st.text(st.characters(exclude_characters='"\\'), max_size=12).map(lambda t: f'"{t}"'),
+    st.text(max_size=12).map(lambda t: f'"{t}"'),
+    st.sampled_from(['"a\\"b"', '"\\u00e9"', '"x', '""', '"\x01"', '"\x00"', "true", "12"]),
+)
+NEAR_SIMPLE = st.builds(
+    lambda *parts: "".join(parts),
+    SPACES,
+    NEAR_NAMES,
+    st.sampled_from(["", "", "", ".value", ".givenName", ".$ref", ".", ".1"]),
+    SPACES,
+    NEAR_OPERATORS,
+    SPACES,
+    NEAR_STRINGS,
+    SPACES,
+    st.sampled_from(["", "", "", "", "", " and x pr", ")", " or", "]"]),
+)
+
+
+@given(NEAR_SIMPLE)
+@example('not eq "x"')
+@example('AND eq "x"')
+@example('or.value eq "x"')
+@example('userName pr "x"')
+@example('userName eq "\ud800"')
+@example('userName eq"x"')
+@settings(max_examples=1500)
+def test_the_simple_comparison_shortcut_agrees_with_the_parser(text):
+    """`attr op "string"` skips the tokenizer: on anything near that shape, valid or not, the
+    answer (tree or error) is the full parser's."""
+    assert _outcome(parse_filter, text) == _outcome(_parse_in_full, text)
+
+
+def test_the_shortcut_takes_the_common_idp_matches():
+    for text in ('userName eq "a@b.example"', 'externalId eq "x"', 'emails.value EQ "a@b"'):
+        assert _simple_comparison(text) == _parse_in_full(text)
+    assert _simple_comparison('emails[type eq "work"]') is None
 
 
 @given(st.one_of(st.text(max_size=60), FILTERISH))
