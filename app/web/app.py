@@ -12,7 +12,7 @@ from app import metrics
 from app.config import Settings
 from app.provisioning.master_key import load_master_key
 from app.provisioning.services import open_services
-from app.web import middlewares
+from app.web import middlewares, observability
 from app.web.appkeys import AUTH_THROTTLE, MASTER_KEY, SERVICES, SETTINGS
 from app.web.auth_throttle import FailureThrottle
 from app.web.routes import route_table
@@ -68,8 +68,10 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
         # Printed once, to the console only: the database keeps just its hash.
         print(f"haimaker: generated master key (shown once, store it now): {generated}", flush=True)
     backfill = asyncio.create_task(_store_missing_representations(services))
+    flusher = asyncio.create_task(observability.flush_every_second())
     yield
-    backfill.cancel()
-    await asyncio.gather(backfill, return_exceptions=True)
+    for task in (backfill, flusher):
+        task.cancel()
+    await asyncio.gather(backfill, flusher, return_exceptions=True)
     await services.db.close()
     log.info("database connections closed")

@@ -22,7 +22,7 @@ from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.text_rules import NUL_RULE, has_nul
 from app.web.appkeys import REQUEST_ID, SETTINGS
 from app.web.auth import authenticate
-from app.web.observability import in_progress_gauge, observe, route_template
+from app.web.observability import begin, observe, route_template
 from app.web.responses import error_response
 from app.web.ui_middleware import STATIC_PREFIX, is_ui_path, ui_pages, ui_security_headers
 from storage.db import DatabaseUnavailable
@@ -50,8 +50,7 @@ async def frontline(request: web.Request, handler):
     request_id = request.headers.get("X-Request-Id", "")[:64] or new_request_id()
     request[REQUEST_ID] = request_id
     route = route_template(request)
-    gauge = in_progress_gauge(route)
-    gauge.inc()
+    begin(route)
     status = 500
     try:
         response = await _answer(request, handler)
@@ -67,7 +66,6 @@ async def frontline(request: web.Request, handler):
         status = CLIENT_CLOSED
         raise
     finally:
-        gauge.dec()
         observe(request, route, status, started, time.perf_counter())
 
 
