@@ -40,6 +40,7 @@ _ATTACHED_BYTE = _SIZE  # locked shared by every process that has the file open
 _MUTEX_BYTE = _SIZE + 1  # locked exclusively around an increment
 
 _unstable = itertools.count(1)
+_offsets: dict[str, int] = {}  # channel -> its slot's offset (asked on every request)
 _open: dict[str, SignalFile] = {}
 
 
@@ -72,9 +73,10 @@ class SignalFile:
 
     def version(self, channel: str) -> int:
         """The channel's version, or a number never given before while a change is under way."""
-        offset = _offset(channel)
-        ended = _COUNTER.unpack_from(self._map, offset)[0]
-        begun = _COUNTER.unpack_from(self._map, offset + _COUNTER.size)[0]
+        offset = _offsets.get(channel)
+        if offset is None:
+            offset = _offsets[channel] = _offset(channel)
+        ended, begun = _SLOT.unpack_from(self._map, offset)  # fields in order: `ended` first
         return ended if begun == ended else -next(_unstable)
 
     @contextlib.contextmanager

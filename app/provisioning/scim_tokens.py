@@ -81,9 +81,10 @@ class ScimTokens:
         self._cache.invalidate()  # this process at once; the others through the notification
         return True
 
-    async def authenticate(self, presented: str) -> ScimTokenRecord | None:
-        """The live token with this secret, else None (unknown, revoked or expired). Served
-        from the token cache only while revocations reach it (app.provisioning.token_cache)."""
+    async def authenticate(self, presented: str) -> Actor | None:
+        """Who a live token with this secret acts as, else None (unknown, revoked or expired).
+        Served from the token cache only while revocations reach it
+        (app.provisioning.token_cache)."""
         if not self._feed_started:
             await self._start_feed()
         presented_hash = hash_secret(presented)
@@ -109,7 +110,7 @@ class ScimTokens:
             self._last_touched[token.id] = wall_clock
             async with self.repo.transaction() as stores:
                 await stores.scim_tokens.touch(token.id, utcnow())
-        return token
+        return entry.actor
 
     async def _start_feed(self) -> None:
         """Postgres: LISTEN for revocations; SQLite: no feed, entries checked by change version."""

@@ -24,19 +24,21 @@ from __future__ import annotations
 
 import time
 
+from app.provisioning.common import Actor
 from storage.records import ScimTokenRecord
 
 MAX_AGE_SECONDS = 60.0  # a safety net only; invalidation does the real work
 
 
 class CachedToken:
-    """A cached token with what every request checks, worked out once: its expiry as a
-    timestamp (so a use needs no datetime arithmetic)."""
+    """A cached token with what every request needs, worked out once: its expiry as a
+    timestamp (so a use needs no datetime arithmetic) and the actor it acts as."""
 
-    __slots__ = ("record", "expires_at", "cached_at", "version")
+    __slots__ = ("record", "actor", "expires_at", "cached_at", "version")
 
     def __init__(self, record: ScimTokenRecord, cached_at: float, version: int | None):
         self.record = record
+        self.actor = Actor("scim_token", record.id, record.name)
         self.expires_at = record.expires_at.timestamp() if record.expires_at else float("inf")
         self.cached_at = cached_at
         self.version = version

@@ -82,10 +82,10 @@ async def _authenticate(request: web.Request, realm: str) -> Actor:
     if realm == "scim":
         if presented is None:
             raise _refuse(request, realm, "no bearer token", SCIM_CHALLENGE)
-        token = await request.app[SERVICES].scim_tokens.authenticate(presented)
-        if token is None:
+        actor = await request.app[SERVICES].scim_tokens.authenticate(presented)
+        if actor is None:
             raise _refuse(request, realm, "unknown, revoked or expired SCIM token", SCIM_CHALLENGE)
-        return Actor("scim_token", token.id, token.name)
+        return actor
     if not request.app[MASTER_KEY].verify(presented):
         raise _refuse(request, realm, "not the master key", ADMIN_CHALLENGE)
     return Actor("admin", None, "master key")
@@ -98,13 +98,13 @@ async def authenticate(request: web.Request) -> None:
     if realm is None:
         return
     throttle = request.app[AUTH_THROTTLE]
-    address = request.remote or "unknown"
-    wait = throttle.retry_after(address)
-    if wait is not None:
-        metrics.AUTH_THROTTLED.inc()
-        raise TooManyFailures(wait)
+    if throttle.failing:  # no address has failed lately: nothing to look up
+        wait = throttle.retry_after(request.remote or "unknown")
+        if wait is not None:
+            metrics.AUTH_THROTTLED.inc()
+            raise TooManyFailures(wait)
     try:
         request[ACTOR] = await _authenticate(request, realm)
     except Unauthorized:
-        throttle.record_failure(address)
+        throttle.record_failure(request.remote or "unknown")
         raise

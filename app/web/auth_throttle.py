@@ -40,6 +40,11 @@ class FailureThrottle:
             return None
         return failures
 
+    @property
+    def failing(self) -> bool:
+        """Whether any address has failures on record (else none can be throttled)."""
+        return bool(self._failures)
+
     def retry_after(self, address: str) -> int | None:
         """Seconds until `address` may try again, or None when it is not throttled."""
         if self.limit <= 0:
