@@ -10,11 +10,24 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from storage.db import Connection, Dialect
+from storage.inserts import Insert, insert_rows
 from storage.paging import search_page
 from storage.records import Member, Page, TeamRecord
 
 _COLUMNS = (
     "t.id, t.display_name, t.external_id, t.doc, t.version, t.created_at, t.updated_at, t.source"
+)
+
+_INSERT_COLUMNS = (
+    "id",
+    "display_name",
+    "display_name_lower",
+    "external_id",
+    "source",
+    "doc",
+    "version",
+    "created_at",
+    "updated_at",
 )
 
 
@@ -36,10 +49,10 @@ class TeamStore:
         self.conn = conn
         self.dialect = dialect
 
-    async def insert(self, team: TeamRecord) -> None:
-        await self.conn.execute(
-            "INSERT INTO teams (id, display_name, display_name_lower, external_id, source, doc,"
-            " version, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    async def insert(self, team: TeamRecord, *, also: Sequence[Insert] = ()) -> None:
+        """The team, and `also` (the audit event of the create) written together: one
+        statement on Postgres (storage.inserts)."""
+        row = (
             team.id,
             team.display_name,
             team.display_name.lower(),
@@ -50,6 +63,7 @@ class TeamStore:
             team.created_at,
             team.updated_at,
         )
+        await insert_rows(self.conn, self.dialect, [Insert("teams", _INSERT_COLUMNS, [row]), *also])
 
     async def update(self, team: TeamRecord, *, expected_version: int) -> bool:
         return bool(

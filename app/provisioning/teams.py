@@ -120,22 +120,27 @@ class TeamProvisioning:
         self._check_size(member_ids)
         now = utcnow()
         record = _record(doc, team_id=new_id(), version=1, created=now, now=now, source=source)
+        created = audit_event(
+            actor, "team.create", "team", record.id, now, displayName=record.display_name
+        )
+        if not member_ids:  # an IdP's usual create: the team and its event, one statement
+            async with self.repo.transaction(one_statement=True) as stores:
+                await self._insert(stores, record, [created])
+            return TeamView(record, [])
         async with self.repo.transaction() as stores:
             await self._require_users(stores, member_ids)
-            try:
-                await stores.teams.insert(record)
-            except Conflict as error:
-                raise conflict_error(error) from None
+            await self._insert(stores, record, [created])
             await stores.teams.add_members(record.id, member_ids, source, now)
-            events = [
-                audit_event(
-                    actor, "team.create", "team", record.id, now, displayName=record.display_name
-                )
-            ]
-            events += _member_events(actor, record.id, now, added=member_ids)
-            await stores.audit.append(events)
+            await stores.audit.append(_member_events(actor, record.id, now, added=member_ids))
             members = (await stores.teams.members([record.id]))[record.id] if with_members else None
         return TeamView(record, members)
+
+    @staticmethod
+    async def _insert(stores, record: TeamRecord, events: list) -> None:
+        try:
+            await stores.teams.insert(record, also=[stores.audit.insert_of(events)])
+        except Conflict as error:
+            raise conflict_error(error) from None
 
     async def replace(
         self,

@@ -187,3 +187,22 @@ async def test_10000_members_fit_the_body_limit(server, many_user_ids):
     )
     assert len(body) < server.settings.max_body_bytes
     assert server.settings.max_members_per_request >= MANY
+
+
+async def test_a_group_created_without_members_is_one_statement_and_reads_none(
+    scim, statements, backend
+):
+    """An IdP creates its groups empty and adds members by PATCH: the create writes the team
+    and its audit event (one statement on Postgres) and reads no members back."""
+    name = unique("empty group")
+    with statements.counting() as executed:
+        created = await scim.post("/Groups", {"displayName": name, "externalId": name})
+    assert created.status == 201, created
+    assert created.json.get("members", []) == []
+    work = without_authentication(executed)
+    assert touching(work, "team_members") == [], work
+    assert len(touching(work, "INSERT INTO teams")) == 1, work
+    assert len(touching(work, "INSERT INTO audit_events")) == 1, work
+    assert len(work) == (1 if backend == "postgres" else 2), work
+    again = await scim.post("/Groups", {"displayName": name})  # still refused as a duplicate
+    assert again.status == 409, again
