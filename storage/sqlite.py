@@ -185,17 +185,21 @@ class SqliteInlineConnection:
 
     async def execute(self, sql: str, *args: Any) -> int:
         self._check_writable()
-        with _translated_sync_errors():
+        try:
             cursor = self._conn.execute(sql, args)
-            try:
-                return cursor.rowcount
-            finally:
-                cursor.close()
+        except _TRANSLATED as error:
+            raise _storage_error(error)  # noqa: B904
+        try:
+            return cursor.rowcount
+        finally:
+            cursor.close()
 
     async def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
         self._check_writable()
-        with _translated_sync_errors():
+        try:
             self._conn.executemany(sql, [tuple(row) for row in rows]).close()
+        except _TRANSLATED as error:
+            raise _storage_error(error)  # noqa: B904
 
     async def copy_rows(
         self, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]
