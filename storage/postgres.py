@@ -362,12 +362,17 @@ class PostgresDatabase:
     @asynccontextmanager
     async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
         assert self._pool is not None, "database is not open"
-        async with _translated_errors():
-            conn = await self._pool.acquire(timeout=self._timeout)
+        conn = await self._take()
         try:
             yield conn
         finally:
             await self._release(conn)
+
+    async def _take(self) -> asyncpg.Connection:
+        try:
+            return await self._pool.acquire(timeout=self._timeout)
+        except _TRANSLATED as error:
+            raise _storage_error(error) from error
 
     async def _release(self, conn: asyncpg.Connection) -> None:
         """Give a connection back to the pool. Resetting a connection the server has dropped
@@ -381,8 +386,7 @@ class PostgresDatabase:
         closed while idle (pg_terminate_backend, a restart, a proxy's idle cut) fails on its
         first statement; nothing has been done on it yet, so one fresh connection is tried."""
         for attempt in (1, 2):
-            async with _translated_errors():
-                conn = await self._pool.acquire(timeout=self._timeout)
+            conn = await self._take()
             try:
                 tx = conn.transaction()
                 await tx.start()
@@ -418,8 +422,10 @@ class PostgresDatabase:
                 with suppress(*_UNAVAILABLE, asyncpg.PostgresError):
                     await tx.rollback()
                 raise
-            async with _translated_errors():
+            try:
                 await tx.commit()
+            except _TRANSLATED as error:
+                raise _storage_error(error) from error
         finally:
             await self._release(conn)
 
