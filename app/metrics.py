@@ -79,10 +79,16 @@ DB_POOL = Gauge(
 _DEPROVISIONING_ACTIONS = {"user.deactivate": "deactivated", "user.delete": "deleted"}
 
 
+_audit_counters: dict[str, Counter] = {}  # action -> its labelled child (`labels()` is costly)
+
+
 def count_committed(events: Iterable[AuditEvent]) -> None:
     """Called after a transaction commits with the audit events it wrote."""
     for event in events:
-        AUDIT_EVENTS.labels(event.action).inc()
+        counter = _audit_counters.get(event.action)
+        if counter is None:  # actions are the server's own: a bounded set
+            counter = _audit_counters[event.action] = AUDIT_EVENTS.labels(event.action)
+        counter.inc()
         reason = _DEPROVISIONING_ACTIONS.get(event.action)
         if reason:
             DEPROVISIONINGS.labels(reason).inc()

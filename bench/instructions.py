@@ -12,7 +12,8 @@ replace them.
 Needs valgrind (`apt-get install -y valgrind`). The server runs under callgrind with counting
 off while it starts and warms up; one keep-alive connection then sends the requests one by one
 with counting on. Scenarios: `yardstick` (the fixed-document handler), `get` (`GET
-/Users/{id}`), `match` (`filter=userName eq`), `config` (`/ServiceProviderConfig`: no database).
+/Users/{id}`), `match` (`filter=userName eq`), `config` (`/ServiceProviderConfig`: no database),
+`create` (`POST /Users`, a new user each time).
 """
 
 from __future__ import annotations
@@ -27,12 +28,16 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+
+import orjson
 
 from bench.__main__ import POSTGRES_ADMIN_URL, scratch_database
+from bench.scenarios import USER_URN
 from bench.seed import Directory, grow_to, user_name
 from bench.servers import REPO, _env, create_token, free_port
 
-SCENARIOS = ("yardstick", "get", "match", "config")
+SCENARIOS = ("yardstick", "get", "match", "config", "create")
 
 
 def _paths(scenario: str, directory: Directory) -> list[str]:
@@ -40,6 +45,8 @@ def _paths(scenario: str, directory: Directory) -> list[str]:
         return ["/scim/v2/Users/any"]
     if scenario == "config":
         return ["/scim/v2/ServiceProviderConfig"]
+    if scenario == "create":
+        return ["/scim/v2/Users"]
     if scenario == "get":
         return [f"/scim/v2/Users/{user_id}" for user_id in directory.sample_ids]
     step = max(1, directory.users // 2000)
@@ -73,13 +80,28 @@ def _connect(port: int, health: str) -> http.client.HTTPConnection:
             time.sleep(0.5)
 
 
-def _send(conn, paths: list[str], count: int, headers: dict, offset: int = 0) -> None:
-    for n in range(count):
-        conn.request("GET", paths[(n + offset) % len(paths)], headers=headers)
+_RUN = uuid.uuid4().hex[:8]
+
+
+def _request(scenario: str, path: str, n: int) -> tuple[str, bytes | None, int]:
+    """(method, body, expected status) of the nth request."""
+    if scenario != "create":
+        return "GET", None, 200
+    name = f"created-{_RUN}-{n}@bench.example"
+    body = {"schemas": [USER_URN], "userName": name, "externalId": f"created-{_RUN}-{n}",
+            "displayName": f"Created {n}", "emails": [{"value": name, "primary": True}]}  # fmt: skip
+    return "POST", orjson.dumps(body), 201
+
+
+def _send(conn, scenario: str, paths: list[str], count: int, headers: dict, offset: int) -> None:
+    for n in range(offset, offset + count):
+        path = paths[n % len(paths)]
+        method, body, expected = _request(scenario, path, n)
+        conn.request(method, path, body=body, headers=headers)
         response = conn.getresponse()
         response.read()
-        if response.status != 200:
-            raise RuntimeError(f"{paths[(n + offset) % len(paths)]}: {response.status}")
+        if response.status != expected:
+            raise RuntimeError(f"{method} {path}: {response.status}")
 
 
 def count(scenario: str, url: str, token: str, directory: Directory, requests: int) -> float:
@@ -93,16 +115,16 @@ def count(scenario: str, url: str, token: str, directory: Directory, requests: i
     )  # fmt: skip
     try:
         conn = _connect(port, "/health" if scenario == "yardstick" else "/health/live")
-        headers = {"Authorization": f"Bearer {token}"}
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/scim+json"}
         paths = _paths(scenario, directory)
-        _send(conn, paths, 200, headers, offset=7)  # warm: caches, prepared statements, imports
+        _send(conn, scenario, paths, 200, headers, offset=10**6)  # warm: caches, statements
 
         def control(*args: str) -> None:
             subprocess.run(["callgrind_control", *args, str(process.pid)],
                            check=True, capture_output=True)  # fmt: skip
 
         control("-i", "on")
-        _send(conn, paths, requests, headers)
+        _send(conn, scenario, paths, requests, headers, offset=0)
         control("-i", "off")
         control("-d")
     finally:
