@@ -2,7 +2,7 @@
 valgrind's callgrind.
 
 On a shared, noisy machine a change of a few percent in a request's cost is lost in the noise of
-req/s or CPU-seconds figures; an instruction count is the same from run to run (within ~1 %)
+req/s or CPU-seconds figures; an instruction count is the same from run to run (within ~2 %)
 whatever else the machine does. It is what the server executes in user space (system calls and
 cache misses are not in it), so it complements the wrk figures of `python -m bench`; it does not
 replace them.
