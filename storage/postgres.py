@@ -15,7 +15,6 @@ from contextlib import (
     AbstractAsyncContextManager,
     AbstractContextManager,
     asynccontextmanager,
-    suppress,
 )
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -26,7 +25,7 @@ import orjson
 from storage.db import Conflict, DatabaseUnavailable, TransientConflict
 from storage.inserts import one_statement
 from storage.notifications import PostgresListener
-from storage.pg_readers import ReadConnections
+from storage.pg_connections import KeptConnections
 
 _UNAVAILABLE = (
     OSError,
@@ -213,7 +212,8 @@ class _OneStatementConnection(PostgresConnection):
 
 def _readers_for(pool_size: int) -> int:
     """Of the connections a process may open, those kept for point reads: a third (at most
-    four), the rest pooled for transactions. A point read holds one for one round trip."""
+    four); the rest serve writes, transactions and longer reads. A point read holds one for one
+    round trip, so a few suffice, and reads never queue behind commits waiting on the disk."""
     return max(1, min(4, pool_size // 3)) if pool_size > 1 else 0
 
 
@@ -227,30 +227,42 @@ _CONNECTION_IN_DOUBT = (
 )
 
 
-class _QuickRead:
-    """`async with db.quick_reader() as conn`, without a generator: one statement's lease."""
+class _Lease:
+    """`async with` one kept connection for one statement, or a few outside any transaction
+    (a scan), without a generator: given back clean, closed when in doubt."""
 
-    __slots__ = ("_readers", "_conn")
+    __slots__ = ("_kept", "_wrap", "_conn")
 
-    def __init__(self, readers: ReadConnections):
-        self._readers = readers
+    def __init__(self, kept: KeptConnections, wrap: type[PostgresConnection]):
+        self._kept = kept
+        self._wrap = wrap
 
     async def __aenter__(self) -> PostgresConnection:
-        try:
-            self._conn = await self._readers.take()
-        except _UNAVAILABLE as error:
-            raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
-        return PostgresConnection(self._conn)
+        self._conn = await _take(self._kept)
+        return self._wrap(self._conn)
 
     async def __aexit__(self, exc_type, exc, traceback) -> None:
-        if exc_type is None or (
-            isinstance(exc, Exception)  # not a cancellation: no statement was cut short
-            and not isinstance(exc, _CONNECTION_IN_DOUBT)
-            and not self._conn.is_closed()
-        ):
-            self._readers.give_back(self._conn)  # e.g. a 404 raised after the read
-        else:
-            self._readers.drop(self._conn)
+        _give_back(self._kept, self._conn, exc)
+
+
+async def _take(kept: KeptConnections) -> asyncpg.Connection:
+    try:
+        return await kept.take()
+    except _TRANSLATED as error:
+        raise _storage_error(error) from error
+
+
+def _give_back(kept: KeptConnections, conn: asyncpg.Connection, error: BaseException | None):
+    """Back for the next use, unless what went wrong may have left it broken or mid-statement
+    (a cancellation included): then it is closed."""
+    if error is None or (
+        isinstance(error, Exception)  # not a cancellation: no statement was cut short
+        and not isinstance(error, _CONNECTION_IN_DOUBT)
+        and not conn.is_closed()
+    ):
+        kept.give_back(conn)  # e.g. a 404 or a 409 raised after the statement
+    else:
+        kept.drop(conn)
 
 
 @asynccontextmanager
@@ -300,14 +312,6 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
     )
 
 
-async def _keep_session(conn: asyncpg.Connection) -> None:
-    """Released connections go back to the pool as they are, without asyncpg's default reset
-    query (`RESET ALL; UNLISTEN *; CLOSE ALL; …`), which is one more round trip per request.
-    Safe because nothing here leaves session state behind: settings are `SET LOCAL`, locks are
-    transaction-scoped, LISTEN has its own connection (storage.notifications), and an open
-    transaction is still rolled back by asyncpg before this is called."""
-
-
 def hide_password(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
@@ -317,7 +321,8 @@ def hide_password(url: str) -> str:
 
 
 class PostgresDatabase:
-    """An asyncpg pool; each transaction holds one pooled connection."""
+    """Connections kept open by this process (storage.pg_connections): a few for point reads,
+    the rest for writes, transactions and longer reads; never more than `max_size` in all."""
 
     dialect = PostgresDialect()
 
@@ -336,67 +341,45 @@ class PostgresDatabase:
         self._max_size = max_size
         self._timeout = timeout
         self._server_settings = server_settings
-        self._pool: asyncpg.Pool | None = None
         self._listeners: list[PostgresListener] = []
-        self._readers: ReadConnections | None = None
+        self._readers: KeptConnections | None = None
+        self._writers: KeptConnections | None = None
 
     async def open(self) -> PostgresDatabase:
+        """Open `min_size` connections at once (an unreachable database fails here, at start)."""
         readers = _readers_for(self._max_size)
+        writers = KeptConnections(self._connect, self._max_size - readers, self._timeout)
+        opened = []
         try:
-            self._pool = await asyncpg.create_pool(
-                self.url,
-                min_size=min(self._min_size, self._max_size - readers),
-                max_size=self._max_size - readers,
-                init=_init_connection,
-                reset=_keep_session,
-                command_timeout=self._timeout,
-                timeout=self._timeout,
-                server_settings=self._server_settings,
-            )
-        except _UNAVAILABLE as error:
-            raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+            for _ in range(max(1, min(self._min_size, self._max_size - readers))):
+                opened.append(await _take(writers))
+        except BaseException:
+            for conn in opened:
+                writers.drop(conn)
+            raise
+        for conn in opened:
+            writers.give_back(conn)
+        self._writers = writers
         if readers:
-            self._readers = ReadConnections(self._connect_reader, readers, self._timeout)
+            self._readers = KeptConnections(self._connect, readers, self._timeout)
         return self
 
-    @asynccontextmanager
-    async def _acquire(self) -> AsyncIterator[asyncpg.Connection]:
-        assert self._pool is not None, "database is not open"
-        conn = await self._take()
-        try:
-            yield conn
-        finally:
-            await self._release(conn)
-
-    async def _take(self) -> asyncpg.Connection:
-        try:
-            return await self._pool.acquire(timeout=self._timeout)
-        except _TRANSLATED as error:
-            raise _storage_error(error) from error
-
-    async def _release(self, conn: asyncpg.Connection) -> None:
-        """Give a connection back to the pool. Resetting a connection the server has dropped
-        fails; asyncpg then terminates it and opens a fresh one on a later acquire, so that
-        failure belongs to no request (the work on it is already committed or rolled back)."""
-        with suppress(*_UNAVAILABLE, asyncpg.PostgresError):
-            await self._pool.release(conn, timeout=self._timeout)
-
     async def _begin(self) -> tuple[asyncpg.Connection, Any]:
-        """A connection with a transaction started on it. A pooled connection that the server
+        """A connection with a transaction started on it. A kept connection that the server
         closed while idle (pg_terminate_backend, a restart, a proxy's idle cut) fails on its
         first statement; nothing has been done on it yet, so one fresh connection is tried."""
         for attempt in (1, 2):
-            conn = await self._take()
+            conn = await _take(self._writers)
             try:
                 tx = conn.transaction()
                 await tx.start()
                 return conn, tx
             except _LOST_WHILE_IDLE as error:
-                await self._release(conn)  # asyncpg drops a broken connection on release
+                self._writers.drop(conn)
                 if attempt == 2:
                     raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
             except BaseException as error:
-                await self._release(conn)
+                self._writers.drop(conn)
                 if isinstance(error, _UNAVAILABLE):
                     raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
                 raise
@@ -406,44 +389,50 @@ class PostgresDatabase:
     async def transaction(
         self, *, one_statement: bool = False
     ) -> AsyncIterator[PostgresConnection]:
-        assert self._pool is not None, "database is not open"
+        assert self._writers is not None, "database is not open"
         if one_statement:
             # No BEGIN and COMMIT: two round trips fewer. A lost connection is not tried
             # again here (unlike in _begin): the statement may have committed before it broke.
-            async with self._acquire() as conn:
-                yield _OneStatementConnection(conn)
+            async with _Lease(self._writers, _OneStatementConnection) as conn:
+                yield conn
             return
         conn, tx = await self._begin()
+        ended: BaseException | None = None
         try:
             try:
                 yield PostgresConnection(conn)
-            except BaseException:
-                # On a broken connection this fails too; the release below then drops it.
-                with suppress(*_UNAVAILABLE, asyncpg.PostgresError):
+            except BaseException as error:
+                ended = error
+                try:
                     await tx.rollback()
-                raise
+                except BaseException as failed:
+                    ended = failed  # broken, or cut short: the connection is in doubt
+                    if not isinstance(failed, Exception):
+                        raise  # a cancellation goes on; the connection is closed below
+                raise  # the first error
             try:
                 await tx.commit()
-            except _TRANSLATED as error:
-                raise _storage_error(error) from error
+            except BaseException as error:
+                ended = error
+                if isinstance(error, _TRANSLATED):
+                    raise _storage_error(error) from error
+                raise
         finally:
-            await self._release(conn)
+            _give_back(self._writers, conn, ended)
 
-    @asynccontextmanager
-    async def reader(self) -> AsyncIterator[PostgresConnection]:
-        async with self._acquire() as conn:
-            yield PostgresConnection(conn)
+    def reader(self) -> AbstractAsyncContextManager[PostgresConnection]:
+        """Reads that may take long or several statements (scans, counts), outside any
+        transaction, on the connections that writes use."""
+        assert self._writers is not None, "database is not open"
+        return _Lease(self._writers, PostgresConnection)
 
     def quick_reader(self) -> AbstractAsyncContextManager[PostgresConnection]:
-        """Short indexed reads, one statement each, on connections kept for them
-        (storage.pg_readers): no pool acquire and release per read. With a pool of one
-        connection there are none to keep, and reads share the pool."""
-        assert self._pool is not None, "database is not open"
-        if self._readers is None:
-            return self.reader()
-        return _QuickRead(self._readers)
+        """Short indexed reads, one statement each, on the connections kept for them. With a
+        budget of one connection there are none apart, and reads share it."""
+        assert self._writers is not None, "database is not open"
+        return _Lease(self._readers or self._writers, PostgresConnection)
 
-    async def _connect_reader(self) -> asyncpg.Connection:
+    async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(
             self.url,
             timeout=self._timeout,
@@ -481,18 +470,18 @@ class PostgresDatabase:
 
     def pool_stats(self) -> dict[str, int]:
         """Connections in use, idle and at most (the /metrics pool gauges)."""
-        if self._pool is None:
-            return {}
-        size, idle = self._pool.get_size(), self._pool.get_idle_size()
-        return {"in_use": size - idle, "idle": idle, "max": self._pool.get_max_size()}
+        totals = [0, 0, 0]
+        for kept in (self._readers, self._writers):
+            if kept is not None:
+                totals = [a + b for a, b in zip(totals, kept.stats(), strict=True)]
+        in_use, idle, most = totals
+        return {"in_use": in_use, "idle": idle, "max": most} if most else {}
 
     async def close(self) -> None:
         for listener in self._listeners:
             await listener.close()
         self._listeners.clear()
-        if self._readers is not None:
-            await self._readers.close()
-            self._readers = None
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for kept in (self._readers, self._writers):
+            if kept is not None:
+                await kept.close()
+        self._readers = self._writers = None

@@ -209,8 +209,9 @@ async def test_terminated_connections_give_503_or_success_and_the_pool_heals(dat
 
 
 async def test_a_process_keeps_within_its_connection_budget():
-    """Point reads run on connections kept for them (storage.pg_readers), transactions on the
-    pool: together never more than `db_pool_size`, plus the LISTEN connection, however busy.
+    """Point reads run on connections kept for them, writes and transactions on the others
+    (storage.pg_connections): together never more than `db_pool_size`, plus the LISTEN
+    connection, however busy.
     (A database of its own: the module's other servers stay connected to theirs.)"""
     database_url = await create_postgres_database()
     live = await LiveServer(database_url, db_pool_size=6).start()
