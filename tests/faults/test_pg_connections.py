@@ -22,6 +22,12 @@ async def database_url():
     await drop_postgres_database(url)
 
 
+async def _sessions(db, where: str, *params) -> int:
+    """Sessions of the server matching `where` (pg_stat_activity)."""
+    async with db.reader() as conn:
+        return await conn.fetchval(f"SELECT count(*) FROM pg_stat_activity WHERE {where}", *params)
+
+
 async def _backend_pid(db, **options) -> int:
     async with db.transaction(**options) as conn:
         return await conn.fetchval("SELECT pg_backend_pid()")
@@ -36,11 +42,7 @@ async def test_a_fresh_connection_is_reused_and_an_idle_one_is_replaced(database
         await asyncio.sleep(0.3)
         replaced = await _backend_pid(db)
         assert replaced != first
-        async with db.reader() as conn:  # the old one is gone from the server too
-            alive = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE pid = ?", first
-            )
-        assert alive == 0
+        assert await _sessions(db, "pid = ?", first) == 0  # gone from the server too
     finally:
         await db.close()
 
@@ -60,13 +62,10 @@ async def test_a_transaction_gives_back_its_connection_only_when_it_ended(databa
             async with db.transaction() as conn:
                 await conn.execute("SELECT 1/0")
         assert await _backend_pid(db) != pid
-        async with db.reader() as conn:  # and nothing is left mid-transaction
+        async with db.reader() as conn:
             assert await conn.fetchval("SELECT count(*) FROM kept") == 1
-            idle_in_transaction = await conn.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
-                " AND state LIKE 'idle in transaction%'"
-            )
-        assert idle_in_transaction == 0
+        stuck = "datname = current_database() AND state LIKE 'idle in transaction%'"
+        assert await _sessions(db, stuck) == 0  # nothing is left mid-transaction
     finally:
         await db.close()
 
