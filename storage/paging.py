@@ -3,28 +3,29 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from storage.db import Connection
 from storage.records import Page
 
 
+class PageQuery(NamedTuple):
+    """One page of a compiled search: the filter and the sort key as SQL with their
+    parameters, the direction, and the window."""
+
+    where: tuple[str, list]
+    order: tuple[str, list]
+    descending: bool
+    limit: int
+    offset: int
+
+
 async def search_page(
-    conn: Connection,
-    *,
-    table: str,
-    alias: str,
-    columns: str,
-    where: tuple[str, list],
-    order: tuple[str, list],
-    descending: bool,
-    limit: int,
-    offset: int,
-    to_record: Callable,
+    conn: Connection, *, table: str, alias: str, columns: str, page: PageQuery, to_record: Callable
 ) -> Page:
     """Rows matching a compiled filter, ordered by the sort key then creation (`seq`) so paging
     never skips or repeats a row, with the count of all matches (RFC 7644 §3.4.2.4)."""
-    where_sql, where_params = where
-    order_sql, order_params = order
+    (where_sql, where_params), (order_sql, order_params), descending, limit, offset = page
     count_sql = f"SELECT count(*) FROM {table} {alias} WHERE {where_sql}"
     if limit <= 0:
         return Page([], await conn.fetchval(count_sql, *where_params))

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from storage.db import Connection, Dialect
 from storage.inserts import Insert, insert_rows
-from storage.paging import search_page
+from storage.paging import PageQuery, search_page
 from storage.records import Member, Page, TeamRecord
 
 _COLUMNS = (
@@ -97,26 +97,10 @@ class TeamStore:
     async def delete(self, team_id: str) -> bool:
         return bool(await self.conn.execute("DELETE FROM teams WHERE id = ?", team_id))
 
-    async def search(
-        self,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
-    ) -> Page:
+    async def search(self, page: PageQuery) -> Page:
         """One page of teams matching a compiled filter, and how many match in all."""
         return await search_page(
-            self.conn,
-            table="teams",
-            alias="t",
-            columns=_COLUMNS,
-            where=where,
-            order=order,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-            to_record=_team,
+            self.conn, table="teams", alias="t", columns=_COLUMNS, page=page, to_record=_team
         )
 
     # -- members ------------------------------------------------------------------------------

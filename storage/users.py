@@ -9,7 +9,7 @@ import orjson
 
 from storage.db import Connection, Dialect
 from storage.inserts import Insert, insert_rows
-from storage.paging import search_page
+from storage.paging import PageQuery, search_page
 from storage.records import Page, UserRecord
 
 _COLUMNS = (
@@ -202,17 +202,10 @@ class UserStore:
         )
         return _stored(row) if row else None
 
-    async def search_stored(
-        self,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
-    ) -> Page:
+    async def search_stored(self, page: PageQuery) -> Page:
         """Like `search_with_groups`, each item what `get_stored` gives."""
         columns = f"{_STORED_COLUMNS}, {self._groups_column()} AS groups"
-        return await self._page(columns, _stored, where, order, descending, limit, offset)
+        return await self._page(columns, _stored, page)
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int
@@ -237,18 +230,11 @@ class UserStore:
             [(text, user_id, version) for user_id, version, text in texts],
         )
 
-    async def search_with_groups(
-        self,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
-    ) -> Page:
+    async def search_with_groups(self, page: PageQuery) -> Page:
         """Like `search`, each item a (record, groups) pair, the groups read in the same
         statement (a correlated subquery per returned row, never per matching row)."""
         columns = f"{_COLUMNS}, {self._groups_column()} AS groups"
-        return await self._page(columns, _user_with_groups, where, order, descending, limit, offset)
+        return await self._page(columns, _user_with_groups, page)
 
     async def find_by_user_name(self, user_name: str) -> UserRecord | None:
         row = await self.conn.fetchrow(
@@ -273,39 +259,14 @@ class UserStore:
     async def delete(self, user_id: str) -> bool:
         return bool(await self.conn.execute("DELETE FROM users WHERE id = ?", user_id))
 
-    async def search(
-        self,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
-    ) -> Page:
+    async def search(self, page: PageQuery) -> Page:
         """One page of users matching a compiled filter, and how many match in all."""
-        return await self._page(_COLUMNS, _user, where, order, descending, limit, offset)
+        return await self._page(_COLUMNS, _user, page)
 
-    async def _page(
-        self,
-        columns: str,
-        to_record,
-        where: tuple[str, list],
-        order: tuple[str, list],
-        descending: bool,
-        limit: int,
-        offset: int,
-    ) -> Page:
+    async def _page(self, columns: str, to_record, page: PageQuery) -> Page:
         """`search_page` over users: the three page shapes differ only in columns and items."""
         return await search_page(
-            self.conn,
-            table="users",
-            alias="u",
-            columns=columns,
-            where=where,
-            order=order,
-            descending=descending,
-            limit=limit,
-            offset=offset,
-            to_record=to_record,
+            self.conn, table="users", alias="u", columns=columns, page=page, to_record=to_record
         )
 
     async def groups_of(self, user_ids: Sequence[str]) -> dict[str, list[tuple[str, str]]]:

@@ -4,22 +4,24 @@ from __future__ import annotations
 
 from app.scim.listing import ListQuery
 from app.scim.schema_model import ResourceType
+from storage.paging import PageQuery
 from storage.records import Page
 from storage.repository import Stores
 from storage.sql_fields import ResourceTable
 from storage.sql_filter import FilterCompiler
 
 
-def compile_query(stores: Stores, rt: ResourceType, table: ResourceTable, query: ListQuery):
-    """The query's filter and sort key as SQL (where, order) for this backend."""
+def compile_query(
+    stores: Stores, rt: ResourceType, table: ResourceTable, query: ListQuery
+) -> PageQuery:
+    """The query as this backend's SQL: filter and sort key, direction and window."""
     compiler = FilterCompiler(rt, table, stores.dialect)
     where = compiler.where(query.filter) if query.filter is not None else ("TRUE", [])
     order = compiler.sort_key(query.sort_by) if query.sort_by is not None else (table.order, [])
-    return where, order
+    return PageQuery(where, order, query.descending, query.count, query.offset)
 
 
 async def search_resources(
     stores: Stores, store, rt: ResourceType, table: ResourceTable, query: ListQuery
 ) -> Page:
-    where, order = compile_query(stores, rt, table, query)
-    return await store.search(where, order, query.descending, query.count, query.offset)
+    return await store.search(compile_query(stores, rt, table, query))

@@ -288,9 +288,8 @@ class UserProvisioning:
     ) -> tuple[list[UserView], int]:
         async with self._reader_for(query) as stores:
             if with_computed:
-                where, order = compile_query(stores, USER_RESOURCE, USERS, query)
                 page: Page = await stores.users.search_with_groups(
-                    where, order, query.descending, query.count, query.offset
+                    compile_query(stores, USER_RESOURCE, USERS, query)
                 )
                 return [UserView(*item) for item in page.items], page.total
             page = await search_resources(stores, stores.users, USER_RESOURCE, USERS, query)
@@ -299,9 +298,8 @@ class UserProvisioning:
     async def search_stored(self, query: ListQuery) -> tuple[list[StoredUser], int]:
         """`search` for a page with no attributes asked for: each user as a point read gets it."""
         async with self._reader_for(query) as stores:
-            where, order = compile_query(stores, USER_RESOURCE, USERS, query)
             page: Page = await stores.users.search_stored(
-                where, order, query.descending, query.count, query.offset
+                compile_query(stores, USER_RESOURCE, USERS, query)
             )
         return [StoredUser(*item) for item in page.items], page.total
 

@@ -21,11 +21,9 @@ async def plans(stores) -> tuple[int, int]:
         USER_RESOURCE,
         PageLimits(100, 1000),
     )
-    where, order = compile_query(stores, USER_RESOURCE, USERS, query)
+    compiled = compile_query(stores, USER_RESOURCE, USERS, query)
     for _ in range(RUNS):
-        page = await stores.users.search_with_groups(
-            where, order, query.descending, query.count, query.offset
-        )
+        page = await stores.users.search_with_groups(compiled)
         assert page.items == []
     row = await stores.conn.fetchrow(
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
