@@ -85,8 +85,7 @@ class KeptConnections:
     def drop(self, conn: asyncpg.Connection) -> None:
         """After work that left it in doubt: the connection is closed, and a waiter, if any,
         is served by a fresh one."""
-        self._held -= 1
-        conn.terminate()
+        self._close(conn)
         while self._waiters:
             waiter = self._waiters.popleft()
             if not waiter.done():

@@ -377,11 +377,11 @@ class PostgresDatabase:
             except _LOST_WHILE_IDLE as error:
                 self._writers.drop(conn)
                 if attempt == 2:
-                    raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+                    raise _storage_error(error) from error
             except BaseException as error:
                 self._writers.drop(conn)
-                if isinstance(error, _UNAVAILABLE):
-                    raise DatabaseUnavailable(f"{type(error).__name__}: {error}") from error
+                if isinstance(error, _TRANSLATED):
+                    raise _storage_error(error) from error
                 raise
         raise AssertionError("unreachable")
 
