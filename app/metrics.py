@@ -79,19 +79,29 @@ DB_POOL = Gauge(
 _DEPROVISIONING_ACTIONS = {"user.deactivate": "deactivated", "user.delete": "deleted"}
 
 
-_audit_counters: dict[str, Counter] = {}  # action -> its labelled child (`labels()` is costly)
+_CHILDREN_KEPT = 4096  # some label values are client-chosen (HTTP methods): stay bounded
+_children: dict[tuple, object] = {}
+
+
+def labelled(metric, *values: str):
+    """`metric.labels(*values)`, made once and kept (`labels()` is costly); past
+    _CHILDREN_KEPT combinations the rest are made each time."""
+    key = (metric, values)  # metrics hash by identity
+    child = _children.get(key)
+    if child is None:
+        child = metric.labels(*values)
+        if len(_children) < _CHILDREN_KEPT:
+            _children[key] = child
+    return child
 
 
 def count_committed(events: Iterable[AuditEvent]) -> None:
     """Called after a transaction commits with the audit events it wrote."""
     for event in events:
-        counter = _audit_counters.get(event.action)
-        if counter is None:  # actions are the server's own: a bounded set
-            counter = _audit_counters[event.action] = AUDIT_EVENTS.labels(event.action)
-        counter.inc()
+        labelled(AUDIT_EVENTS, event.action).inc()
         reason = _DEPROVISIONING_ACTIONS.get(event.action)
         if reason:
-            DEPROVISIONINGS.labels(reason).inc()
+            labelled(DEPROVISIONINGS, reason).inc()
 
 
 def latency_bucket(seconds: float) -> int:
@@ -115,7 +125,7 @@ def add_observations(histogram, count: int, total: float, per_bucket: list[int])
 
 def record_pool(stats: dict[str, int] | None) -> None:
     for state, value in (stats or {}).items():
-        DB_POOL.labels(state).set(value)
+        labelled(DB_POOL, state).set(value)
 
 
 def exposition() -> tuple[bytes, str]:

@@ -45,7 +45,7 @@ def request_actor(request: web.Request) -> Actor:
 
 def _refuse(request: web.Request, realm: str, why: str, challenge: dict) -> Unauthorized:
     """Log (never the secret) and count a failure; every failure gets the same answer."""
-    metrics.AUTH_FAILURES.labels(realm).inc()
+    metrics.labelled(metrics.AUTH_FAILURES, realm).inc()
     log.warning(
         "authentication failed: %s %s from %s (%s)",
         request.method,

@@ -51,9 +51,6 @@ def scim_operation(route: str, method: str) -> tuple[str, str] | None:
     return parts[0], _COLLECTION_OPERATIONS.get(method, method.lower())
 
 
-_INSTRUMENTS_KEPT = 4096  # (route, method, status) triples remembered; the rest built per flush
-_instruments: dict[tuple[str, str, int], tuple] = {}
-_in_progress: dict[str, object] = {}
 POOL_SAMPLE_SECONDS = 1.0  # the pool gauges are refreshed at most this often by traffic
 _pool_sampled_at = 0.0
 FLUSH_SECONDS = 1.0  # tallies reach the metrics at least this often (and before every scrape)
@@ -80,30 +77,18 @@ def begin(route: str) -> None:
     _in_flight[route] = _in_flight.get(route, 0) + 1
 
 
-def _in_progress_gauge(route: str):
-    """The labelled in-progress gauge of a route template (built once: `labels()` is costly)."""
-    gauge = _in_progress.get(route)
-    if gauge is None:
-        gauge = _in_progress[route] = metrics.HTTP_IN_PROGRESS.labels(route)
-    return gauge
-
-
 def _instruments_for(route: str, method: str, status: int) -> tuple:
-    """The labelled children one answer updates, built once per (route, method, status)."""
-    key = (route, method, status)
-    found = _instruments.get(key)
-    if found is None:
-        operation = scim_operation(route, method)
-        found = (
-            metrics.HTTP_REQUESTS.labels(route, method, str(status)),
-            metrics.HTTP_LATENCY.labels(route, method),
-            metrics.SCIM_OPERATIONS.labels(*operation, "success" if status < 400 else "error")
-            if operation is not None
-            else None,
+    """The labelled children one (route, method, status) updates."""
+    operation = scim_operation(route, method)
+    return (
+        metrics.labelled(metrics.HTTP_REQUESTS, route, method, str(status)),
+        metrics.labelled(metrics.HTTP_LATENCY, route, method),
+        metrics.labelled(
+            metrics.SCIM_OPERATIONS, *operation, "success" if status < 400 else "error"
         )
-        if len(_instruments) < _INSTRUMENTS_KEPT:  # methods are client-chosen: stay bounded
-            _instruments[key] = found
-    return found
+        if operation is not None
+        else None,
+    )
 
 
 def flush() -> None:
@@ -119,7 +104,7 @@ def flush() -> None:
         if operation is not None:
             operation.inc(tally.count)
     for route, in_flight in _in_flight.items():
-        _in_progress_gauge(route).set(in_flight)
+        metrics.labelled(metrics.HTTP_IN_PROGRESS, route).set(in_flight)
 
 
 async def flush_every_second() -> None:
