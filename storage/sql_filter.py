@@ -9,6 +9,7 @@ an EXISTS over their side table or over the JSON array.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 from app.scim.ast import And, AttrPath, Compare, Filter, Not, Or, Present, ValuePath
 from app.scim.errors import ScimError, invalid_filter
@@ -32,6 +33,21 @@ def _two_valued(predicate: str, predicate_params: list, operand: str, operand_pa
     return f"({predicate} AND {operand} IS NOT NULL)", [*predicate_params, *operand_params]
 
 
+class _Template(NamedTuple):
+    sql: str
+    params: list
+    position: int  # of the compared text among the parameters
+    lowered: bool  # the text is compared lower-cased
+
+
+# Stands for the compared text while a comparison is compiled once; no filter holds a NUL
+# (app.scim.text_rules), so no real text is ever mistaken for it.
+_STAND_IN = "\x00Text\x00"
+_STAND_IN_FORMS = (_STAND_IN, _STAND_IN.lower())
+_UNKNOWN = object()
+_TEMPLATES_LIMIT = 4096
+
+
 def like_pattern(value: str, op: str) -> str:
     escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return {"co": f"%{escaped}%", "sw": f"{escaped}%", "ew": f"%{escaped}"}[op]
@@ -44,9 +60,49 @@ class FilterCompiler:
         self.rt = rt
         self.table = table
         self.dialect = dialect
+        self._templates: dict[tuple[AttrPath, str], _Template | None] = {}
 
     def where(self, node: Filter) -> Sql:
+        if type(node) is Compare and type(node.value) is str:  # an IdP's match
+            return self._text_comparison(node)
         return self._node(node, None)
+
+    # -- one attribute compared with text, compiled once per (path, operator) ---------------
+
+    def _text_comparison(self, node: Compare) -> Sql:
+        key = (node.path, node.op)
+        template = self._templates.get(key, _UNKNOWN)
+        if template is _UNKNOWN:
+            template = self._template(node.path, node.op)
+            if len(self._templates) >= _TEMPLATES_LIMIT:
+                self._templates.clear()
+            self._templates[key] = template
+        if template is None:
+            return self._node(node, None)
+        sql, params, position, lowered = template
+        params = params.copy()
+        params[position] = node.value.lower() if lowered else node.value
+        return sql, params
+
+    def _template(self, path: AttrPath, op: str) -> _Template | None:
+        """The comparison compiled with a stand-in for its text, when the text only ever
+        becomes one parameter, as it is or lower-cased (None otherwise: `co` patterns,
+        `schemas`, whose SQL depends on the text; those compile in full every time)."""
+        try:
+            sql, params = self._node(Compare(path, op, _STAND_IN), None)
+        except ScimError:
+            return None
+        positions = [n for n, param in enumerate(params) if param in _STAND_IN_FORMS]
+        if (
+            len(positions) != 1
+            or "\x00" in sql
+            or any(
+                isinstance(param, str) and "\x00" in param and n not in positions
+                for n, param in enumerate(params)
+            )
+        ):
+            return None
+        return _Template(sql, params, positions[0], params[positions[0]] != _STAND_IN)
 
     # -- logic -----------------------------------------------------------------------------
 

@@ -15,10 +15,27 @@ def compile_query(
     stores: Stores, rt: ResourceType, table: ResourceTable, query: ListQuery
 ) -> PageQuery:
     """The query as this backend's SQL: filter and sort key, direction and window."""
-    compiler = FilterCompiler(rt, table, stores.dialect)
+    compiler = _compiler(rt, table, stores.dialect)
     where = compiler.where(query.filter) if query.filter is not None else ("TRUE", [])
     order = compiler.sort_key(query.sort_by) if query.sort_by is not None else (table.order, [])
     return PageQuery(where, order, query.descending, query.count, query.offset)
+
+
+# One compiler per (resource type, table, dialect), so what it compiles once (a comparison per
+# attribute and operator) serves every request. Entries hold their objects, so no id is reused
+# while its entry lives.
+_COMPILERS: dict[tuple[int, int, int], FilterCompiler] = {}
+_COMPILERS_LIMIT = 64
+
+
+def _compiler(rt: ResourceType, table: ResourceTable, dialect) -> FilterCompiler:
+    key = (id(rt), id(table), id(dialect))
+    compiler = _COMPILERS.get(key)
+    if compiler is None or (compiler.rt, compiler.table, compiler.dialect) != (rt, table, dialect):
+        if len(_COMPILERS) >= _COMPILERS_LIMIT:
+            _COMPILERS.clear()
+        compiler = _COMPILERS[key] = FilterCompiler(rt, table, dialect)
+    return compiler
 
 
 async def search_resources(

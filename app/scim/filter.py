@@ -44,11 +44,14 @@ from app.scim.filter_parser import (
     MAX_DEPTH,
     MAX_LENGTH,
     chain_operands,
+    check_filter_text,
     format_filter,
     format_patch_path,
     format_value,
     parse_filter,
+    parse_in_full,
     parse_patch_path,
+    simple_comparison,
 )
 from app.scim.schema_model import Attribute, ResourceType
 
@@ -66,6 +69,7 @@ __all__ = [
     "matches",
     "matches_element",
     "parse_datetime",
+    "parse_bound_filter",
     "parse_filter",
     "parse_patch_path",
     "simple_equalities",
@@ -90,7 +94,61 @@ _LeafBinder = Callable[[Filter], Filter]
 
 def bind_filter(f: Filter, resource_type: ResourceType) -> Filter:
     """The same tree with canonical paths and typed values (rules in the module docstring)."""
+    if type(f) is Compare and type(f.value) is str:  # an IdP's match: `userName eq "…"`
+        path = f.path
+        key = (id(resource_type), path.uri, path.attr, path.sub, f.op)
+        return _bind_text_comparison(key, f, resource_type)
     return _bind(f, lambda leaf: _bind_resource_leaf(leaf, resource_type))
+
+
+def parse_bound_filter(
+    text: str,
+    resource_type: ResourceType,
+    *,
+    max_length: int = MAX_LENGTH,
+    max_depth: int = MAX_DEPTH,
+) -> Filter:
+    """`bind_filter(parse_filter(text), resource_type)`, with an IdP's match (one attribute
+    compared with text) going from the text to the bound comparison directly."""
+    check_filter_text(text, max_length)
+    simple = simple_comparison(text)
+    if simple is None:
+        return bind_filter(parse_in_full(text, max_depth), resource_type)
+    name, sub, op, value = simple
+    key = (id(resource_type), None, name, sub, op)
+    known = _TEXT_BINDINGS.get(key)
+    if known is not None and known[0] is resource_type:
+        return Compare(known[1], op, value)
+    return _bind_text_comparison(key, Compare(AttrPath(None, name, sub), op, value), resource_type)
+
+
+# Binding `attr op "text"` depends on the text only through `_convert`, which keeps text as it
+# is on a text attribute: the canonical path of (resource type, path as written, operator) is
+# worked out once. Entries hold their resource type, so its id is never reused while they live;
+# only names that bound are kept, and the memo is emptied when full.
+_TEXT_BINDINGS: dict[tuple, tuple[ResourceType, AttrPath]] = {}
+_TEXT_BINDINGS_LIMIT = 4096
+
+
+def _bind_text_comparison(key: tuple, node: Compare, resource_type: ResourceType) -> Filter:
+    known = _TEXT_BINDINGS.get(key)
+    if known is not None and known[0] is resource_type:
+        return Compare(known[1], node.op, node.value)
+    bound = _bind_resource_leaf(node, resource_type)
+    if isinstance(bound, Compare) and _binds_text(resource_type, bound.path):
+        if len(_TEXT_BINDINGS) >= _TEXT_BINDINGS_LIMIT:
+            _TEXT_BINDINGS.clear()
+        _TEXT_BINDINGS[key] = (resource_type, bound.path)
+    return bound
+
+
+def _binds_text(resource_type: ResourceType, path: AttrPath) -> bool:
+    """Whether a comparison on this canonical path keeps its value as written: a text
+    attribute (not `schemas`, whose comparison is its own)."""
+    if path.uri is None:
+        return False
+    attribute, _ = _resolve(resource_type, path)
+    return attribute.type in _TEXT_TYPES
 
 
 def bind_element_filter(f: Filter, attribute: Attribute) -> Filter:

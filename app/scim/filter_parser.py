@@ -300,11 +300,16 @@ def parse_filter(text: str, *, max_length: int = MAX_LENGTH, max_depth: int = MA
     Any malformed input, including text over `max_length` characters or nesting (parentheses,
     `not`, `[...]`) deeper than `max_depth`, raises ScimError 400 invalidFilter.
     """
-    _check_text(text, "filter", max_length, invalid_filter)
-    simple = _simple_comparison(text)
+    check_filter_text(text, max_length)
+    simple = simple_comparison(text)
     if simple is not None:
-        return simple
-    return _parse_in_full(text, max_depth)
+        name, sub, operator, value = simple
+        return Compare(AttrPath(None, name, sub), operator, value)
+    return parse_in_full(text, max_depth)
+
+
+def check_filter_text(text: object, max_length: int = MAX_LENGTH) -> None:
+    _check_text(text, "filter", max_length, invalid_filter)
 
 
 # `userName eq "alice@example.com"`: the shape of nearly every IdP match, one attribute compared
@@ -317,7 +322,9 @@ _SIMPLE_COMPARISON = re.compile(
 _NOT_ATTRIBUTES = frozenset(("and", "or", "not"))
 
 
-def _simple_comparison(text: str) -> Compare | None:
+def simple_comparison(text: str) -> tuple[str, str | None, str, str] | None:
+    """(attribute, sub-attribute, operator in lower case, text) of a filter that is one
+    comparison with text holding no escape, as written; None for anything else."""
     match = _SIMPLE_COMPARISON.fullmatch(text)
     if match is None:
         return None
@@ -329,10 +336,10 @@ def _simple_comparison(text: str) -> Compare | None:
         value.encode("utf-8")  # a lone surrogate: the parser words the error
     except UnicodeEncodeError:
         return None
-    return Compare(AttrPath(None, name, sub), operator, value)
+    return name, sub, operator, value
 
 
-def _parse_in_full(text: str, max_depth: int = MAX_DEPTH) -> Filter:
+def parse_in_full(text: str, max_depth: int = MAX_DEPTH) -> Filter:
     parser = _Parser(text, max_depth, invalid_filter)
     try:
         result = parser.disjunction()

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from aiohttp import web
-from attrs import evolve
 
 from app.scim.discovery import (
     Capabilities,
@@ -74,7 +73,7 @@ async def root_search(request: web.Request) -> web.Response:
     for endpoint in (USERS, GROUPS):
         try:
             totals.append(
-                (endpoint, (await search(request, endpoint, evolve(raw, count=0)))["totalResults"])
+                (endpoint, (await search(request, endpoint, raw._replace(count=0)))["totalResults"])
             )
         except ScimError as error:
             if error.scim_type != "invalidFilter":
@@ -89,7 +88,7 @@ async def root_search(request: web.Request) -> web.Response:
     for endpoint, total in totals:
         if remaining > 0 and wanted < total:
             page = await search(
-                request, endpoint, evolve(raw, start_index=wanted + 1, count=remaining)
+                request, endpoint, raw._replace(start_index=wanted + 1, count=remaining)
             )
             resources += page["Resources"]
             remaining -= len(page["Resources"])
