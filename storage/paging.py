@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -26,40 +27,51 @@ async def search_page(
     """Rows matching a compiled filter, ordered by the sort key then creation (`seq`) so paging
     never skips or repeats a row, with the count of all matches (RFC 7644 §3.4.2.4)."""
     (where_sql, where_params), (order_sql, order_params), descending, limit, offset = page
-    count_sql = f"SELECT count(*) FROM {table} {alias} WHERE {where_sql}"
+    count_sql, first_page_sql, page_sql = _statements(
+        table, alias, columns, where_sql, order_sql, descending, bool(offset)
+    )
     if limit <= 0:
         return Page([], await conn.fetchval(count_sql, *where_params))
-    direction = "DESC" if descending else "ASC"
-    ordered = f"ORDER BY {order_sql} {direction} NULLS LAST, {alias}.seq {direction}"
     if not offset and where_sql != "TRUE":
         # The first page of a filtered query (every IdP match): it rarely fills, and then its
         # length is the total; only a full page costs a count of its own.
-        rows = await conn.fetch(
-            f"SELECT {columns} FROM {table} {alias} WHERE {where_sql} {ordered} LIMIT ?",
-            *where_params,
-            *order_params,
-            limit,
-        )
+        rows = await conn.fetch(first_page_sql, *where_params, *order_params, limit)
         total = len(rows)
         if total == limit:
             total = max(total, await conn.fetchval(count_sql, *where_params))
         return Page([to_record(row) for row in rows], total)
     # Otherwise the count rides along as an uncorrelated scalar subquery (computed once): one
-    # round trip. No OFFSET on a first page: Postgres re-plans a prepared statement with an
-    # OFFSET parameter on every run (~4x the CPU of the lookup itself), while one without it
-    # keeps its generic plan.
-    paging, paging_params = "LIMIT ?", [limit]
-    if offset:
-        paging, paging_params = "LIMIT ? OFFSET ?", [limit, offset]
-    rows = await conn.fetch(
-        f"SELECT {columns}, ({count_sql}) AS total_matches FROM {table} {alias} "
-        f"WHERE {where_sql} {ordered} {paging}",
-        *where_params,
-        *where_params,
-        *order_params,
-        *paging_params,
-    )
+    # round trip.
+    paging_params = [limit, offset] if offset else [limit]
+    rows = await conn.fetch(page_sql, *where_params, *where_params, *order_params, *paging_params)
     if not rows:  # past the end (or nothing matches): the total still has to be told
         total = await conn.fetchval(count_sql, *where_params) if offset else 0
         return Page([], total)
     return Page([to_record(row) for row in rows], rows[0]["total_matches"])
+
+
+@functools.lru_cache(maxsize=256)
+def _statements(
+    table: str,
+    alias: str,
+    columns: str,
+    where_sql: str,
+    order_sql: str,
+    descending: bool,
+    offset: bool,
+) -> tuple[str, str, str]:
+    """(count, first page of a filtered query, page with its count) of one search shape:
+    the same few shapes come back on every request (an IdP's match), so their text is put
+    together once. No OFFSET on a first page: Postgres re-plans a prepared statement with an
+    OFFSET parameter on every run (~4x the CPU of the lookup itself), while one without it
+    keeps its generic plan."""
+    count_sql = f"SELECT count(*) FROM {table} {alias} WHERE {where_sql}"
+    direction = "DESC" if descending else "ASC"
+    ordered = f"ORDER BY {order_sql} {direction} NULLS LAST, {alias}.seq {direction}"
+    first_page_sql = f"SELECT {columns} FROM {table} {alias} WHERE {where_sql} {ordered} LIMIT ?"
+    paging = "LIMIT ? OFFSET ?" if offset else "LIMIT ?"
+    page_sql = (
+        f"SELECT {columns}, ({count_sql}) AS total_matches FROM {table} {alias} "
+        f"WHERE {where_sql} {ordered} {paging}"
+    )
+    return count_sql, first_page_sql, page_sql

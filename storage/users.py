@@ -102,6 +102,7 @@ def _pairs(raw) -> list[tuple[str, str]]:
 
 
 @functools.cache
+@functools.cache
 def _groups_column(dialect: Dialect) -> str:
     """A user's teams as (id, name) pairs in one column (the SQL built once per dialect)."""
     return dialect.json_pairs(
@@ -111,6 +112,17 @@ def _groups_column(dialect: Dialect) -> str:
         "tm.user_id = u.id",
         "t.seq",
     )
+
+
+@functools.cache
+def _with_groups(columns: str, dialect: Dialect) -> str:
+    return f"{columns}, {_groups_column(dialect)} AS groups"
+
+
+@functools.cache
+def _point_read(columns: str, dialect: Dialect) -> str:
+    """One user by id with their teams (the statement text put together once)."""
+    return f"SELECT {_with_groups(columns, dialect)} FROM users u WHERE u.id = ?"
 
 
 class UserStore:
@@ -178,34 +190,23 @@ class UserStore:
         )
         return _user(row) if row else None
 
-    def _groups_column(self) -> str:
-        return _groups_column(self.dialect)
-
     async def get_with_groups(
         self, user_id: str
     ) -> tuple[UserRecord, list[tuple[str, str]]] | None:
         """The user and their teams (RFC 7643 §4.1.2 `groups`) in one statement: one round
         trip for a `GET /Users/{id}`."""
-        row = await self.conn.fetchrow(
-            f"SELECT {_COLUMNS}, {self._groups_column()} AS groups FROM users u WHERE u.id = ?",
-            user_id,
-        )
+        row = await self.conn.fetchrow(_point_read(_COLUMNS, self.dialect), user_id)
         return (_user(row), _pairs(row["groups"])) if row else None
 
     async def get_stored(self, user_id: str) -> tuple | None:
         """(id, stored representation, version, teams) of a user: what a plain
         `GET /Users/{id}` needs, in one statement that converts no document and no datetime."""
-        row = await self.conn.fetchrow(
-            f"SELECT {_STORED_COLUMNS}, {self._groups_column()} AS groups"
-            " FROM users u WHERE u.id = ?",
-            user_id,
-        )
+        row = await self.conn.fetchrow(_point_read(_STORED_COLUMNS, self.dialect), user_id)
         return _stored(row) if row else None
 
     async def search_stored(self, page: PageQuery) -> Page:
         """Like `search_with_groups`, each item what `get_stored` gives."""
-        columns = f"{_STORED_COLUMNS}, {self._groups_column()} AS groups"
-        return await self._page(columns, _stored, page)
+        return await self._page(_with_groups(_STORED_COLUMNS, self.dialect), _stored, page)
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int
@@ -233,8 +234,7 @@ class UserStore:
     async def search_with_groups(self, page: PageQuery) -> Page:
         """Like `search`, each item a (record, groups) pair, the groups read in the same
         statement (a correlated subquery per returned row, never per matching row)."""
-        columns = f"{_COLUMNS}, {self._groups_column()} AS groups"
-        return await self._page(columns, _user_with_groups, page)
+        return await self._page(_with_groups(_COLUMNS, self.dialect), _user_with_groups, page)
 
     async def find_by_user_name(self, user_name: str) -> UserRecord | None:
         row = await self.conn.fetchrow(
