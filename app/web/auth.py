@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 
-from aiohttp import web
+from aiohttp import hdrs, web
 
 from app import metrics
 from app.provisioning.common import Actor
@@ -32,11 +32,13 @@ class Unauthorized(ScimError):
 
 
 def bearer_token(request: web.Request) -> str | None:
-    header = request.headers.get("Authorization", "")
-    scheme, _, credentials = header.partition(" ")
-    if scheme.lower() != "bearer" or not credentials.strip():
+    header = request.headers.get(hdrs.AUTHORIZATION)
+    if not header:
         return None
-    return credentials.strip()
+    scheme, _, credentials = header.partition(" ")
+    if scheme.lower() != "bearer":
+        return None
+    return credentials.strip() or None
 
 
 def request_actor(request: web.Request) -> Actor:
@@ -77,34 +79,35 @@ def _realm(path: str) -> str | None:
     return None
 
 
-async def _authenticate(request: web.Request, realm: str) -> Actor:
-    presented = bearer_token(request)
-    if realm == "scim":
-        if presented is None:
-            raise _refuse(request, realm, "no bearer token", SCIM_CHALLENGE)
-        actor = await request.app[SERVICES].scim_tokens.authenticate(presented)
-        if actor is None:
-            raise _refuse(request, realm, "unknown, revoked or expired SCIM token", SCIM_CHALLENGE)
-        return actor
-    if not request.app[MASTER_KEY].verify(presented):
-        raise _refuse(request, realm, "not the master key", ADMIN_CHALLENGE)
-    return Actor("admin", None, "master key")
-
-
 async def authenticate(request: web.Request) -> None:
     """Set the request's actor where its path needs one (SCIM, the admin key API); raise 401,
     or 429 for an address that failed too often."""
     realm = _realm(request.path)
     if realm is None:
         return
-    throttle = request.app[AUTH_THROTTLE]
+    app = request.app
+    throttle = app[AUTH_THROTTLE]
     if throttle.failing:  # no address has failed lately: nothing to look up
         wait = throttle.retry_after(request.remote or "unknown")
         if wait is not None:
             metrics.AUTH_THROTTLED.inc()
             raise TooManyFailures(wait)
-    try:
-        request[ACTOR] = await _authenticate(request, realm)
-    except Unauthorized:
-        throttle.record_failure(request.remote or "unknown")
-        raise
+    presented = bearer_token(request)
+    if realm == "scim":
+        actor = None
+        if presented is not None:
+            actor = await app[SERVICES].scim_tokens.authenticate(presented)
+        if actor is None:
+            why = "unknown, revoked or expired SCIM token" if presented else "no bearer token"
+            raise _refused(request, throttle, realm, why, SCIM_CHALLENGE)
+    elif app[MASTER_KEY].verify(presented):
+        actor = Actor("admin", None, "master key")
+    else:
+        raise _refused(request, throttle, realm, "not the master key", ADMIN_CHALLENGE)
+    request[ACTOR] = actor
+
+
+def _refused(request: web.Request, throttle, realm: str, why: str, challenge: dict) -> Unauthorized:
+    """A failure that counts towards the address's throttle."""
+    throttle.record_failure(request.remote or "unknown")
+    return _refuse(request, realm, why, challenge)

@@ -15,7 +15,8 @@ import logging
 import os
 import time
 
-from aiohttp import web, web_response
+from aiohttp import hdrs, web, web_response
+from multidict import istr
 
 from app import metrics
 from app.scim.errors import ScimError, invalid_filter, invalid_value
@@ -30,6 +31,8 @@ from storage.db import DatabaseUnavailable
 log = logging.getLogger("haimaker.web")
 
 _KEPT_HEADERS = ("Allow", "WWW-Authenticate")
+_REQUEST_ID_HEADER = istr("X-Request-Id")  # header names set on every answer, lower-cased once
+_NOSNIFF_HEADER = istr("X-Content-Type-Options")
 SERVER_NAME = "haimaker"
 CLIENT_CLOSED = 499  # the client went away before the answer (nginx's convention)
 
@@ -53,9 +56,18 @@ async def frontline(request: web.Request, handler):
     begin(route)
     status = 500
     try:
-        response = await _answer(request, handler)
+        try:  # the answer, or the error body for whatever went wrong on the way to it
+            path = request.path
+            if is_ui_path(path) and not path.startswith(STATIC_PREFIX):
+                response = await ui_pages(request, _url_checked(handler))
+            else:
+                await authenticate(request)
+                reject_nul_in_url(request)
+                response = await handler(request)
+        except Exception as error:  # noqa: BLE001 (every failure becomes an answer here)
+            response = await error_answer(request, error)
         status = response.status
-        response.headers["X-Request-Id"] = request_id
+        response.headers[_REQUEST_ID_HEADER] = request_id
         security_headers(request, response)
         return response
     except web.HTTPException as passed_on:  # a redirect (errors have become answers)
@@ -67,18 +79,6 @@ async def frontline(request: web.Request, handler):
         raise
     finally:
         observe(request, route, status, started, time.perf_counter())
-
-
-async def _answer(request: web.Request, handler) -> web.StreamResponse:
-    """The answer, or the error body for whatever went wrong on the way to it."""
-    try:
-        if is_ui_path(request.path) and not request.path.startswith(STATIC_PREFIX):
-            return await ui_pages(request, _url_checked(handler))
-        await authenticate(request)
-        reject_nul_in_url(request)
-        return await handler(request)
-    except Exception as error:  # noqa: BLE001 (every failure becomes an answer here)
-        return await error_answer(request, error)
 
 
 def _url_checked(handler):
@@ -95,7 +95,7 @@ async def error_answer(request: web.Request, error: Exception) -> web.StreamResp
     if isinstance(error, ScimError):
         response = error_response(request, error, getattr(error, "headers", None))
         if error.status == 408:  # sent from here, so it is finished here
-            response.headers["X-Request-Id"] = request[REQUEST_ID]
+            response.headers[_REQUEST_ID_HEADER] = request[REQUEST_ID]
             security_headers(request, response)
             await _answer_and_hang_up(request, response)
         return response
@@ -162,12 +162,13 @@ def hide_server_version() -> None:
 
 
 def security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    """No server version; API answers (which may carry secrets) are never cached; the admin
-    page's own policy (app.web.ui_middleware) on its pages."""
+    """API answers (which may carry secrets) are never cached; the admin page's own policy
+    (app.web.ui_middleware) on its pages. `Server` is aiohttp's, without its version
+    (`hide_server_version`)."""
     headers = response.headers
-    headers["Server"] = SERVER_NAME
     if request.path.startswith(("/ui", "/static")):
         ui_security_headers(request, response)
-    else:
-        headers.setdefault("Cache-Control", "no-store")
-    headers.setdefault("X-Content-Type-Options", "nosniff")
+    elif hdrs.CACHE_CONTROL not in headers:
+        headers[hdrs.CACHE_CONTROL] = "no-store"
+    if _NOSNIFF_HEADER not in headers:
+        headers[_NOSNIFF_HEADER] = "nosniff"
