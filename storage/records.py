@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import NamedTuple
 
 from attrs import frozen
 
@@ -95,7 +96,9 @@ class AuditEvent:
     seq: int | None = None
 
 
-@frozen
-class Page:
+class Page(NamedTuple):
+    """One page of a search and the count of all matches (a NamedTuple: one per list
+    request)."""
+
     items: list
     total: int

@@ -12,8 +12,9 @@ from app import metrics
 from app.config import Settings
 from app.provisioning.master_key import load_master_key
 from app.provisioning.services import open_services
+from app.scim.listing import PageLimits
 from app.web import middlewares, observability
-from app.web.appkeys import AUTH_THROTTLE, MASTER_KEY, SERVICES, SETTINGS
+from app.web.appkeys import AUTH_THROTTLE, MASTER_KEY, PAGE_LIMITS, SERVICES, SETTINGS
 from app.web.auth_throttle import FailureThrottle
 from app.web.routes import route_table
 from app.web.ui import setup_ui
@@ -28,6 +29,12 @@ def create_app(settings: Settings) -> web.Application:
         middlewares=[middlewares.frontline],
     )
     app[SETTINGS] = settings
+    app[PAGE_LIMITS] = PageLimits(
+        default_count=settings.default_page_size,
+        max_count=settings.max_page_size,
+        max_filter_length=settings.max_filter_length,
+        max_filter_depth=settings.max_filter_depth,
+    )
     app[AUTH_THROTTLE] = FailureThrottle(
         settings.auth_failure_limit, settings.auth_failure_window_seconds
     )

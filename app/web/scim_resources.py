@@ -25,7 +25,7 @@ from app.scim.listing import (
 from app.scim.preconditions import not_modified
 from app.scim.schema_model import ResourceType
 from app.scim.schemas import GROUP_RESOURCE, USER_RESOURCE
-from app.web.appkeys import SERVICES, SETTINGS
+from app.web.appkeys import PAGE_LIMITS, SERVICES
 from app.web.auth import request_actor
 from app.web.requests import read_json, scim_base_url
 from app.web.responses import SCIM_CONTENT_TYPE, scim_response
@@ -85,13 +85,7 @@ GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
 
 
 def page_limits(request: web.Request) -> PageLimits:
-    settings = request.app[SETTINGS]
-    return PageLimits(
-        default_count=settings.default_page_size,
-        max_count=settings.max_page_size,
-        max_filter_length=settings.max_filter_length,
-        max_filter_depth=settings.max_filter_depth,
-    )
+    return request.app[PAGE_LIMITS]
 
 
 def wants(attribute: str, attributes: tuple[AttrPath, ...], excluded: tuple[AttrPath, ...]) -> bool:
