@@ -24,10 +24,7 @@ log = logging.getLogger("haimaker")
 
 def create_app(settings: Settings) -> web.Application:
     middlewares.hide_server_version()
-    app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        middlewares=[middlewares.frontline],
-    )
+    app = web.Application(client_max_size=settings.max_body_bytes)
     app[SETTINGS] = settings
     app[PAGE_LIMITS] = PageLimits(
         default_count=settings.default_page_size,
@@ -38,7 +35,7 @@ def create_app(settings: Settings) -> web.Application:
     app[AUTH_THROTTLE] = FailureThrottle(
         settings.auth_failure_limit, settings.auth_failure_window_seconds
     )
-    app.add_routes(route_table())
+    app.add_routes(middlewares.guarded_routes(route_table()))
     app.cleanup_ctx.append(_services)
     setup_ui(app)  # the admin page under /ui (after _services: sessions use the database)
     return app

@@ -1,15 +1,20 @@
-"""The one middleware every request passes (`frontline`): request id, metrics and the access
-log, authentication, the admin page's gate, URL checks, security headers, and turning every
-failure into the right error body.
+"""What every request passes (`frontline`): request id, metrics and the access log,
+authentication, the admin page's gate, URL checks, security headers, and turning every failure
+into the right error body.
 
-One middleware rather than a chain of six: each link of an aiohttp chain costs a coroutine and a
-partial per request, and on a point read (`GET /Users/{id}`) the chain cost as much as the read
-itself. The order of the steps is the order the chain had.
+One step rather than a chain of six middlewares: each link of an aiohttp chain costs a coroutine
+and a partial per request, and on a point read (`GET /Users/{id}`) the chain cost as much as the
+read itself. Nor is it an aiohttp middleware at all: every route's handler is registered wrapped
+in it (`guarded_routes`), which saves aiohttp's middleware machinery (two more coroutines and a
+cached handler chain, ~3 % of a point read's instructions). Requests that match no route reach
+it through a catch-all route that answers 404, or 405 with `Allow` where the path exists with
+other methods, as aiohttp would.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import os
@@ -47,7 +52,38 @@ def new_request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
 
 
-@web.middleware
+def guarded_routes(table: list[web.AbstractRouteDef]) -> list[web.AbstractRouteDef]:
+    """The route table with every handler running inside `frontline`, and the catch-all for
+    requests that match no route last."""
+    guarded = [
+        web.RouteDef(route.method, route.path, guarded_handler(route.handler), route.kwargs)
+        if isinstance(route, web.RouteDef)
+        else route
+        for route in table
+    ]
+    return [*guarded, web.route("*", UNMATCHED_PATH, guarded_handler(_unmatched))]
+
+
+def guarded_handler(handler):
+    """`handler` run inside `frontline`: how a route must be registered."""
+    return functools.partial(frontline, handler=handler)
+
+
+UNMATCHED_PATH = "/{unmatched:.*}"
+
+
+async def _unmatched(request: web.Request) -> web.StreamResponse:
+    """No route took the request: 405 where the path exists with other methods, else 404."""
+    catch_all = request.match_info.route.resource
+    allowed: set[str] = set()
+    for resource in request.app.router.resources():
+        if resource is not catch_all:
+            allowed |= (await resource.resolve(request))[1]
+    if allowed:
+        raise web.HTTPMethodNotAllowed(request.method, allowed)
+    raise web.HTTPNotFound()
+
+
 async def frontline(request: web.Request, handler):
     started = time.perf_counter()
     request_id = request.headers.get("X-Request-Id", "")[:64] or new_request_id()

@@ -30,9 +30,15 @@ _ITEM_OPERATIONS = {"GET": "get", "PUT": "replace", "PATCH": "patch", "DELETE": 
 _COLLECTION_OPERATIONS = {"GET": "list", "POST": "create"}
 
 
+UNMATCHED_TEMPLATE = "/{unmatched}"  # the catch-all route's (app.web.middlewares)
+
+
 def route_template(request: web.Request) -> str:
     resource = request.match_info.route.resource
-    return resource.canonical if resource is not None else "unmatched"
+    if resource is None:
+        return "unmatched"
+    template = resource.canonical
+    return template if template != UNMATCHED_TEMPLATE else "unmatched"
 
 
 def scim_operation(route: str, method: str) -> tuple[str, str] | None:

@@ -19,7 +19,7 @@ from app.web import (
     ui_settings,
 )
 from app.web.scim_resources import GROUPS, USERS, handlers
-from app.web.ui_render import STATIC_DIR
+from app.web.ui_render import static_file
 
 SCIM = "/scim/v2"
 
@@ -65,7 +65,7 @@ def _admin_page_routes() -> list[web.AbstractRouteDef]:
             name="ui.scim_revoke",
         ),
         web.get("/ui/settings/sso", ui_settings.sso_settings, name="ui.sso_settings"),
-        web.static("/ui/static", STATIC_DIR, name="ui.static"),
+        web.get("/ui/static/{name}", static_file, name="ui.static"),
     ]
 
 

@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import tests.support.server as live_server_module
+from app.web.middlewares import guarded_handler
 from tests.support.databases import dispose_database_url, new_database_url
 from tests.support.scim_data import (
     ENTERPRISE_URN,
@@ -92,7 +93,7 @@ async def test_an_unexpected_error_is_a_scim_500_without_details(
 
     def create_app_with_a_faulty_route(app_settings):
         app = real_create_app(app_settings)
-        app.router.add_get("/scim/v2/Faulty", _explode)
+        app.router.add_get("/scim/v2/Faulty", guarded_handler(_explode))  # as routes.py's are
         return app
 
     monkeypatch.setattr(live_server_module, "create_app", create_app_with_a_faulty_route)
