@@ -102,7 +102,6 @@ def _pairs(raw) -> list[tuple[str, str]]:
 
 
 @functools.cache
-@functools.cache
 def _groups_column(dialect: Dialect) -> str:
     """A user's teams as (id, name) pairs in one column (the SQL built once per dialect)."""
     return dialect.json_pairs(
