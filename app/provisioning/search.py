@@ -31,7 +31,12 @@ _COMPILERS_LIMIT = 64
 def _compiler(rt: ResourceType, table: ResourceTable, dialect) -> FilterCompiler:
     key = (id(rt), id(table), id(dialect))
     compiler = _COMPILERS.get(key)
-    if compiler is None or (compiler.rt, compiler.table, compiler.dialect) != (rt, table, dialect):
+    if (
+        compiler is None
+        or compiler.rt is not rt
+        or compiler.table is not table
+        or compiler.dialect is not dialect
+    ):
         if len(_COMPILERS) >= _COMPILERS_LIMIT:
             _COMPILERS.clear()
         compiler = _COMPILERS[key] = FilterCompiler(rt, table, dialect)

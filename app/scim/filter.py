@@ -97,7 +97,10 @@ def bind_filter(f: Filter, resource_type: ResourceType) -> Filter:
     if type(f) is Compare and type(f.value) is str:  # an IdP's match: `userName eq "…"`
         path = f.path
         key = (id(resource_type), path.uri, path.attr, path.sub, f.op)
-        return _bind_text_comparison(key, f, resource_type)
+        bound = _remembered(key, resource_type)
+        if bound is not None:
+            return Compare(bound, f.op, f.value)
+        return _bind_and_remember(key, f, resource_type)
     return _bind(f, lambda leaf: _bind_resource_leaf(leaf, resource_type))
 
 
@@ -116,10 +119,10 @@ def parse_bound_filter(
         return bind_filter(parse_in_full(text, max_depth), resource_type)
     name, sub, op, value = simple
     key = (id(resource_type), None, name, sub, op)
-    known = _TEXT_BINDINGS.get(key)
-    if known is not None and known[0] is resource_type:
-        return Compare(known[1], op, value)
-    return _bind_text_comparison(key, Compare(AttrPath(None, name, sub), op, value), resource_type)
+    bound = _remembered(key, resource_type)
+    if bound is not None:  # no unbound tree built at all
+        return Compare(bound, op, value)
+    return _bind_and_remember(key, Compare(AttrPath(None, name, sub), op, value), resource_type)
 
 
 # Binding `attr op "text"` depends on the text only through `_convert`, which keeps text as it
@@ -130,10 +133,13 @@ _TEXT_BINDINGS: dict[tuple, tuple[ResourceType, AttrPath]] = {}
 _TEXT_BINDINGS_LIMIT = 4096
 
 
-def _bind_text_comparison(key: tuple, node: Compare, resource_type: ResourceType) -> Filter:
+def _remembered(key: tuple, resource_type: ResourceType) -> AttrPath | None:
+    """The canonical path bound before under `key`, if any."""
     known = _TEXT_BINDINGS.get(key)
-    if known is not None and known[0] is resource_type:
-        return Compare(known[1], node.op, node.value)
+    return known[1] if known is not None and known[0] is resource_type else None
+
+
+def _bind_and_remember(key: tuple, node: Compare, resource_type: ResourceType) -> Filter:
     bound = _bind_resource_leaf(node, resource_type)
     if isinstance(bound, Compare) and _binds_text(resource_type, bound.path):
         if len(_TEXT_BINDINGS) >= _TEXT_BINDINGS_LIMIT:
