@@ -8,7 +8,8 @@ read itself. Nor is it an aiohttp middleware at all: every route's handler is re
 in it (`guarded_routes`), which saves aiohttp's middleware machinery (two more coroutines and a
 cached handler chain, ~3 % of a point read's instructions). Requests that match no route reach
 it through a catch-all route that answers 404, or 405 with `Allow` where the path exists with
-other methods, as aiohttp would.
+other methods, as aiohttp would. Only a request target that is no path at all (`OPTIONS *`)
+matches not even the catch-all: aiohttp answers it a bare 404, without our headers or metrics.
 """
 
 from __future__ import annotations
@@ -52,13 +53,12 @@ def new_request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
 
 
-def guarded_routes(table: list[web.AbstractRouteDef]) -> list[web.AbstractRouteDef]:
+def guarded_routes(table: list[web.RouteDef]) -> list[web.RouteDef]:
     """The route table with every handler running inside `frontline`, and the catch-all for
-    requests that match no route last."""
+    requests that match no route last. Only plain routes: a `web.static` resource would
+    serve without the frontline."""
     guarded = [
         web.RouteDef(route.method, route.path, guarded_handler(route.handler), route.kwargs)
-        if isinstance(route, web.RouteDef)
-        else route
         for route in table
     ]
     return [*guarded, web.route("*", UNMATCHED_PATH, guarded_handler(_unmatched))]

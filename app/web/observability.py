@@ -34,10 +34,8 @@ UNMATCHED_TEMPLATE = "/{unmatched}"  # the catch-all route's (app.web.middleware
 
 
 def route_template(request: web.Request) -> str:
-    resource = request.match_info.route.resource
-    if resource is None:
-        return "unmatched"
-    template = resource.canonical
+    """Every request the frontline sees has a route (the catch-all's for unmatched paths)."""
+    template = request.match_info.route.resource.canonical
     return template if template != UNMATCHED_TEMPLATE else "unmatched"
 
 

@@ -41,7 +41,7 @@ def _resource_routes(endpoint) -> list[web.RouteDef]:
     ]
 
 
-def _admin_page_routes() -> list[web.AbstractRouteDef]:
+def _admin_page_routes() -> list[web.RouteDef]:
     """The admin page (/ui). Names matter: app/web/ui_middleware.py grants access by name."""
     return [
         web.get("/ui", ui_directory.home, name="ui.home"),
