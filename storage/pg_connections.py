@@ -43,11 +43,9 @@ class KeptConnections:
         self._opening: set[asyncio.Task] = set()
 
     async def take(self) -> asyncpg.Connection:
-        while self._idle:
-            conn, since = self._idle.pop()  # the most recently used: warm, and fresh
-            if not conn.is_closed() and time.monotonic() - since < MAX_IDLE_SECONDS:
-                return conn
-            self._close(conn)
+        conn = self.take_idle()
+        if conn is not None:
+            return conn
         if self._held < self._limit:
             self._held += 1
             try:
@@ -66,6 +64,21 @@ class KeptConnections:
             else:
                 waiter.cancel()
             raise
+
+    def take_idle(self) -> asyncpg.Connection | None:
+        """An idle connection, the most recently used (warm, and fresh), without waiting or
+        opening one; None when there is none."""
+        while self._idle:
+            conn, since = self._idle.pop()
+            if not conn.is_closed() and time.monotonic() - since < MAX_IDLE_SECONDS:
+                return conn
+            self._close(conn)
+        return None
+
+    @property
+    def all_busy(self) -> bool:
+        """Every connection it may hold is open and in use: a `take` would wait."""
+        return not self._idle and self._held >= self._limit
 
     def give_back(self, conn: asyncpg.Connection) -> None:
         while self._waiters:

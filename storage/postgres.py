@@ -229,15 +229,29 @@ _CONNECTION_IN_DOUBT = (
 
 class _Lease:
     """`async with` one kept connection for one statement, or a few outside any transaction
-    (a scan), without a generator: given back clean, closed when in doubt."""
+    (a scan), without a generator: given back clean, closed when in doubt.
 
-    __slots__ = ("_kept", "_wrap", "_conn")
+    With `spare` (point reads: the writers' connections), a lease whose own connections are all
+    busy takes one of `spare` that is idle or not yet open instead of waiting, and gives it back
+    there: reads never wait on a commit, yet under a burst of reads the connections the writers
+    are not using serve too. Waiting for a connection costs more than the read (a future, a
+    timer, another turn of the loop) and holds the request for another's full round trip."""
 
-    def __init__(self, kept: KeptConnections, wrap: type[PostgresConnection]):
+    __slots__ = ("_kept", "_wrap", "_spare", "_conn")
+
+    def __init__(
+        self,
+        kept: KeptConnections,
+        wrap: type[PostgresConnection],
+        spare: KeptConnections | None = None,
+    ):
         self._kept = kept
         self._wrap = wrap
+        self._spare = spare
 
     async def __aenter__(self) -> PostgresConnection:
+        if self._spare is not None and self._kept.all_busy and not self._spare.all_busy:
+            self._kept = self._spare  # given back where it came from
         self._conn = await _take(self._kept)
         return self._wrap(self._conn)
 
@@ -427,10 +441,13 @@ class PostgresDatabase:
         return _Lease(self._writers, PostgresConnection)
 
     def quick_reader(self) -> AbstractAsyncContextManager[PostgresConnection]:
-        """Short indexed reads, one statement each, on the connections kept for them. With a
-        budget of one connection there are none apart, and reads share it."""
+        """Short indexed reads, one statement each, on the connections kept for them, or on an
+        idle one of the writers' when those are all busy (see _Lease). With a budget of one
+        connection there are none apart, and reads share it."""
         assert self._writers is not None, "database is not open"
-        return _Lease(self._readers or self._writers, PostgresConnection)
+        if self._readers is None:
+            return _Lease(self._writers, PostgresConnection)
+        return _Lease(self._readers, PostgresConnection, self._writers)
 
     async def _connect(self) -> asyncpg.Connection:
         conn = await asyncpg.connect(

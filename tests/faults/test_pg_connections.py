@@ -91,3 +91,61 @@ async def test_a_cancelled_transaction_closes_its_connection(database_url):
         assert db.pool_stats()["in_use"] == 0
     finally:
         await db.close()
+
+
+async def _hold(enter, release: asyncio.Event, held: asyncio.Event | None = None) -> int:
+    """Keep a connection (`enter()`: a quick reader or a transaction) until `release`."""
+    async with enter() as conn:
+        pid = await conn.fetchval("SELECT pg_backend_pid()")
+        if held is not None:
+            held.set()
+        await release.wait()
+        return pid
+
+
+async def _holding(db, enter, count: int, release: asyncio.Event) -> list[asyncio.Task]:
+    tasks = []
+    for _ in range(count):
+        held = asyncio.Event()
+        tasks.append(asyncio.create_task(_hold(enter, release, held)))
+        async with asyncio.timeout(3):  # each is served at once, never after a wait
+            await held.wait()
+    return tasks
+
+
+async def test_point_reads_use_the_writers_spare_connections_rather_than_wait(database_url):
+    """Six connections: two kept for point reads, four for the rest. With both readers busy a
+    point read runs at once on a writers' connection (idle or newly opened), which goes back to
+    the writers: afterwards all four transactions still get one at the same time. Only with
+    every connection busy does a point read wait, and then for a reader."""
+    db = await PostgresDatabase(database_url, min_size=1, max_size=6, timeout=5).open()
+    free_readers, free_writers, free_last = asyncio.Event(), asyncio.Event(), asyncio.Event()
+    tasks: list[asyncio.Task] = []
+    try:
+        readers = await _holding(db, db.quick_reader, 2, free_readers)
+        tasks += readers
+        for _ in range(3):  # nothing to wait for: each finishes at once
+            async with asyncio.timeout(2), db.quick_reader() as conn:
+                assert await conn.fetchval("SELECT 1") == 1
+        tasks += await _holding(db, db.transaction, 4, free_writers)  # all four writers' places
+        assert db.pool_stats() == {"in_use": 6, "idle": 0, "max": 6}
+
+        held = asyncio.Event()
+        last = asyncio.create_task(_hold(db.quick_reader, free_last, held))
+        tasks.append(last)
+        await asyncio.sleep(0.3)
+        assert not held.is_set()  # all six busy: the read waits
+        free_readers.set()
+        reader_pids = set(await asyncio.gather(*readers))
+        async with asyncio.timeout(2):
+            await held.wait()
+        free_writers.set()
+        free_last.set()
+        assert await last in reader_pids  # it waited for a reader, not a writer
+        await asyncio.gather(*tasks)
+        assert db.pool_stats() == {"in_use": 0, "idle": 6, "max": 6}
+    finally:
+        for event in (free_readers, free_writers, free_last):
+            event.set()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        await db.close()
