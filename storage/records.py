@@ -96,6 +96,17 @@ class AuditEvent:
     seq: int | None = None
 
 
+class StoredUser(NamedTuple):
+    """What a plain point read serves: the representation rendered at write time (None for a
+    user written before there was one), the version and the user's (team id, team name) pairs.
+    A NamedTuple: one is built per user on every point read and match."""
+
+    id: str
+    rendered: str | None
+    version: int
+    groups: list[tuple[str, str]]
+
+
 class Page(NamedTuple):
     """One page of a search and the count of all matches (a NamedTuple: one per list
     request)."""

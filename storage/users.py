@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 import orjson
 
 from storage.db import Connection, Dialect
 from storage.inserts import Insert, insert_rows
 from storage.paging import PageQuery, search_page
-from storage.records import Page, UserRecord
+from storage.records import Page, StoredUser, UserRecord
 
 _COLUMNS = (
     "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, "
@@ -40,8 +40,8 @@ def _user_with_groups(row) -> tuple:
     return (_user(row), _pairs(row["groups"]))
 
 
-def _stored(row) -> tuple:
-    return (row[0], row[1], row[2], _pairs(row[3]))
+def _stored(row) -> StoredUser:
+    return StoredUser(row[0], row[1], row[2], _pairs(row[3]))
 
 
 def _lower(value: str | None) -> str | None:
@@ -197,15 +197,15 @@ class UserStore:
         row = await self.conn.fetchrow(_point_read(_COLUMNS, self.dialect), user_id)
         return (_user(row), _pairs(row["groups"])) if row else None
 
-    async def get_stored(self, user_id: str) -> tuple | None:
+    async def get_stored(self, user_id: str) -> StoredUser | None:
         """(id, stored representation, version, teams) of a user: what a plain
         `GET /Users/{id}` needs, in one statement that converts no document and no datetime."""
         row = await self.conn.fetchrow(_point_read(_STORED_COLUMNS, self.dialect), user_id)
         return _stored(row) if row else None
 
-    async def search_stored(self, page: PageQuery) -> Page:
+    def search_stored(self, page: PageQuery) -> Awaitable[Page]:
         """Like `search_with_groups`, each item what `get_stored` gives."""
-        return await self._page(_with_groups(_STORED_COLUMNS, self.dialect), _stored, page)
+        return self._page(_with_groups(_STORED_COLUMNS, self.dialect), _stored, page)
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int
@@ -230,10 +230,10 @@ class UserStore:
             [(text, user_id, version) for user_id, version, text in texts],
         )
 
-    async def search_with_groups(self, page: PageQuery) -> Page:
+    def search_with_groups(self, page: PageQuery) -> Awaitable[Page]:
         """Like `search`, each item a (record, groups) pair, the groups read in the same
         statement (a correlated subquery per returned row, never per matching row)."""
-        return await self._page(_with_groups(_COLUMNS, self.dialect), _user_with_groups, page)
+        return self._page(_with_groups(_COLUMNS, self.dialect), _user_with_groups, page)
 
     async def find_by_user_name(self, user_name: str) -> UserRecord | None:
         row = await self.conn.fetchrow(
@@ -258,13 +258,15 @@ class UserStore:
     async def delete(self, user_id: str) -> bool:
         return bool(await self.conn.execute("DELETE FROM users WHERE id = ?", user_id))
 
-    async def search(self, page: PageQuery) -> Page:
+    def search(self, page: PageQuery) -> Awaitable[Page]:
         """One page of users matching a compiled filter, and how many match in all."""
-        return await self._page(_COLUMNS, _user, page)
+        return self._page(_COLUMNS, _user, page)
 
-    async def _page(self, columns: str, to_record, page: PageQuery) -> Page:
-        """`search_page` over users: the three page shapes differ only in columns and items."""
-        return await search_page(
+    def _page(self, columns: str, to_record, page: PageQuery) -> Awaitable[Page]:
+        """`search_page` over users: the three page shapes differ only in columns and items.
+        The searches hand back its coroutine for the caller to await, with no frame of their
+        own in between (an IdP's match goes through one of them on every request)."""
+        return search_page(
             self.conn, table="users", alias="u", columns=columns, page=page, to_record=to_record
         )
 

@@ -8,7 +8,6 @@ the user stops being active or is deleted, cut their access in the same commit.
 from __future__ import annotations
 
 import datetime as dt
-from typing import NamedTuple
 
 from attrs import frozen
 
@@ -31,7 +30,7 @@ from app.scim.rendering import resource_meta
 from app.scim.schemas import USER_RESOURCE
 from app.scim.stored_documents import fingerprint, prerender
 from storage.db import Conflict
-from storage.records import Page, UserRecord
+from storage.records import Page, StoredUser, UserRecord
 from storage.repository import Repository, Stores
 from storage.selective import is_selective
 from storage.sql_fields import USERS
@@ -42,17 +41,6 @@ class UserView:
     """A user with what the server computes for it (its teams, RFC 7643 §4.1.2 `groups`)."""
 
     record: UserRecord
-    groups: list[tuple[str, str]]
-
-
-class StoredUser(NamedTuple):
-    """What a plain point read serves: the representation rendered at write time (None for a
-    user written before there was one), the version and the user's teams. A NamedTuple: one
-    is built per user on every point read and match."""
-
-    id: str
-    rendered: str | None
-    version: int
     groups: list[tuple[str, str]]
 
 
@@ -140,7 +128,7 @@ class UserProvisioning:
             found = await stores.users.get_stored(user_id)
         if found is None:
             raise not_found("User", user_id)
-        return StoredUser(*found)
+        return found
 
     async def store_missing_representations(self, batch: int = 500) -> int:
         """Give every user written before stored representations existed (or under other
@@ -302,7 +290,7 @@ class UserProvisioning:
             page: Page = await stores.users.search_stored(
                 compile_query(stores, USER_RESOURCE, USERS, query)
             )
-        return [StoredUser(*item) for item in page.items], page.total
+        return page.items, page.total
 
 
 def _changed_attributes(before: dict, after: dict) -> list[str]:
