@@ -86,6 +86,8 @@ def _text(name: str, raw: object) -> str | None:
 
 def read_query_params(params: Mapping[str, str]) -> RawListQuery:
     """From a query string: parameter names are case-insensitive (RFC 7644 §3.4.2)."""
+    if len(params) == 1 and "filter" in params:  # an IdP's match: nothing else to read
+        return RawListQuery(params["filter"])
     lowered = {key.lower(): value for key, value in params.items()}
     return _raw(lowered)
 
@@ -131,12 +133,12 @@ def bind_query(raw: RawListQuery, rt: ResourceType, limits: PageLimits) -> ListQ
         if sort_by is None:
             raise invalid_value(f"sortBy {raw.sort_by[:80]!r} is not an attribute name")
     count = limits.default_count if raw.count is None else min(raw.count, limits.max_count)
-    return ListQuery(
-        filter=bound_filter,
-        start_index=raw.start_index,
-        count=count,
-        sort_by=sort_by,
-        descending=raw.descending,
-        attributes=parse_attribute_list(raw.attributes, rt) if raw.attributes else (),
-        excluded=parse_attribute_list(raw.excluded, rt) if raw.excluded else (),
+    return ListQuery(  # by position: keywords make a NamedTuple take about twice as long
+        bound_filter,
+        raw.start_index,
+        count,
+        sort_by,
+        raw.descending,
+        parse_attribute_list(raw.attributes, rt) if raw.attributes else (),
+        parse_attribute_list(raw.excluded, rt) if raw.excluded else (),
     )
