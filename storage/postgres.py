@@ -441,9 +441,9 @@ class PostgresDatabase:
         return _Lease(self._writers, PostgresConnection)
 
     def quick_reader(self) -> AbstractAsyncContextManager[PostgresConnection]:
-        """Short indexed reads, one statement each, on the connections kept for them, or on an
-        idle one of the writers' when those are all busy (see _Lease). With a budget of one
-        connection there are none apart, and reads share it."""
+        """Short indexed reads, one statement each, on the connections kept for them, or on one
+        of the writers' that is idle or not yet open when those are all busy (see _Lease). With
+        a budget of one connection there are none apart, and reads share it."""
         assert self._writers is not None, "database is not open"
         if self._readers is None:
             return _Lease(self._writers, PostgresConnection)
