@@ -96,11 +96,7 @@ def bind_filter(f: Filter, resource_type: ResourceType) -> Filter:
     """The same tree with canonical paths and typed values (rules in the module docstring)."""
     if type(f) is Compare and type(f.value) is str:  # an IdP's match: `userName eq "…"`
         path = f.path
-        key = (id(resource_type), path.uri, path.attr, path.sub, f.op)
-        bound = _remembered(key, resource_type)
-        if bound is not None:
-            return Compare(bound, f.op, f.value)
-        return _bind_and_remember(key, f, resource_type)
+        return _bound_text_comparison(resource_type, path.uri, path.attr, path.sub, f.op, f.value)
     return _bind(f, lambda leaf: _bind_resource_leaf(leaf, resource_type))
 
 
@@ -118,11 +114,7 @@ def parse_bound_filter(
     if simple is None:
         return bind_filter(parse_in_full(text, max_depth), resource_type)
     name, sub, op, value = simple
-    key = (id(resource_type), None, name, sub, op)
-    bound = _remembered(key, resource_type)
-    if bound is not None:  # no unbound tree built at all
-        return Compare(bound, op, value)
-    return _bind_and_remember(key, Compare(AttrPath(None, name, sub), op, value), resource_type)
+    return _bound_text_comparison(resource_type, None, name, sub, op, value)
 
 
 # Binding `attr op "text"` depends on the text only through `_convert`, which keeps text as it
@@ -133,14 +125,16 @@ _TEXT_BINDINGS: dict[tuple, tuple[ResourceType, AttrPath]] = {}
 _TEXT_BINDINGS_LIMIT = 4096
 
 
-def _remembered(key: tuple, resource_type: ResourceType) -> AttrPath | None:
-    """The canonical path bound before under `key`, if any."""
+def _bound_text_comparison(
+    resource_type: ResourceType, uri: str | None, attr: str, sub: str | None, op: str, value: str
+) -> Filter:
+    """`uri:attr.sub op "value"` bound: from the memo when this path and operator bound
+    before (no unbound tree is built at all), else bound in full and remembered."""
+    key = (id(resource_type), uri, attr, sub, op)
     known = _TEXT_BINDINGS.get(key)
-    return known[1] if known is not None and known[0] is resource_type else None
-
-
-def _bind_and_remember(key: tuple, node: Compare, resource_type: ResourceType) -> Filter:
-    bound = _bind_resource_leaf(node, resource_type)
+    if known is not None and known[0] is resource_type:
+        return Compare(known[1], op, value)
+    bound = _bind_resource_leaf(Compare(AttrPath(uri, attr, sub), op, value), resource_type)
     if isinstance(bound, Compare) and _binds_text(resource_type, bound.path):
         if len(_TEXT_BINDINGS) >= _TEXT_BINDINGS_LIMIT:
             _TEXT_BINDINGS.clear()
