@@ -24,6 +24,7 @@ import orjson
 from storage.db import Conflict, DatabaseUnavailable
 from storage.inserts import per_table
 from storage.sqlite_signals import SignalFile, close_signals, open_signals
+from storage.sqlite_snapshot import HeldSnapshot
 
 
 def _to_iso(value: dt.datetime) -> str:
@@ -155,28 +156,46 @@ class SqliteInlineConnection:
     handful of statements of a write transaction, the hops cost more than the work (a point
     read is ~10 µs) and leave the writer waiting on thread wake-ups. Two uses: the quick
     reader (short indexed reads only; scans and big counts stay on aiosqlite's reader) and
-    the writer (see SqliteDatabase.transaction). Each statement's cursor is closed at once,
-    so no read transaction (old snapshot) stays open.
+    the writer (see SqliteDatabase.transaction). The reader's statements share a read
+    transaction within one loop turn while nothing commits (storage.sqlite_snapshot); each
+    statement's cursor is closed at once.
     """
 
-    def __init__(self, conn: sqlite3.Connection, *, writable: bool = False):
+    def __init__(
+        self,
+        conn: sqlite3.Connection,
+        *,
+        writable: bool = False,
+        snapshot: HeldSnapshot | None = None,
+    ):
         self._conn = conn
         self._writable = writable
+        self._snapshot = snapshot
 
     async def fetch(self, sql: str, *args: Any) -> list[sqlite3.Row]:
+        snapshot = self._snapshot
         try:
+            if snapshot is not None:
+                snapshot.current()
             return self._conn.execute(sql, args).fetchall()
         except _TRANSLATED as error:
+            if snapshot is not None:
+                snapshot.end()
             raise _storage_error(error)  # noqa: B904
 
     async def fetchrow(self, sql: str, *args: Any) -> sqlite3.Row | None:
+        snapshot = self._snapshot
         try:
+            if snapshot is not None:
+                snapshot.current()
             cursor = self._conn.execute(sql, args)
             try:
                 return cursor.fetchone()
             finally:
                 cursor.close()
         except _TRANSLATED as error:
+            if snapshot is not None:
+                snapshot.end()
             raise _storage_error(error)  # noqa: B904
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
@@ -265,6 +284,7 @@ class SqliteDatabase:
         self._inline: sqlite3.Connection | None = None
         self._inline_writer: sqlite3.Connection | None = None
         self._standing: SqliteInlineConnection | None = None
+        self._snapshot: HeldSnapshot | None = None
         self._signals: SignalFile | None = None
         self._write_lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
@@ -279,7 +299,8 @@ class SqliteDatabase:
             # The reader may wait a little (WAL readers only wait in rare recovery); the writer
             # never waits in-loop: BEGIN IMMEDIATE is retried with asyncio.sleep instead.
             self._inline = self._connect_inline("busy_timeout=1000", "query_only=ON")
-            self._standing = SqliteInlineConnection(self._inline)
+            self._snapshot = HeldSnapshot(self._inline, self.path)
+            self._standing = SqliteInlineConnection(self._inline, snapshot=self._snapshot)
             self._signals = open_signals(self.path)
             # Checkpoints (which fsync) run on aiosqlite's thread, never in the loop.
             self._inline_writer = self._connect_inline(
@@ -349,6 +370,7 @@ class SqliteDatabase:
             return
         conn = self._inline_writer
         async with self._write_lock:
+            self._snapshot.end()  # a held read snapshot would keep the WAL from starting over
             await self._begin_inline(conn)
             try:
                 yield SqliteInlineConnection(conn, writable=True)
@@ -442,11 +464,13 @@ class SqliteDatabase:
         for conn in (self._reader, self._writer):
             if conn is not None:
                 await conn.close()
+        if self._snapshot is not None:
+            self._snapshot.close()
         for inline in (self._inline, self._inline_writer):
             if inline is not None:
                 inline.close()
         self._reader = self._writer = self._inline = self._inline_writer = None
-        self._standing = None
+        self._standing = self._snapshot = None
         if self._signals is not None:
             close_signals(self._signals)
             self._signals = None

@@ -153,3 +153,42 @@ async def test_writes_through_both_workers_lose_nothing(workers):
     ):
         listed = {r["userName"] for r in (await response.json(content_type=None))["Resources"]}
     assert set(names) <= listed
+
+
+async def test_a_write_through_one_worker_is_read_at_once_through_every_worker(workers):
+    """Both workers are kept busy with point reads meanwhile (on SQLite each then holds a read
+    transaction across the requests of a loop turn, storage.sqlite_snapshot): every read on a
+    fresh connection, whichever worker takes it, shows the write answered just before."""
+    _, token = await _scim_token(workers)
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession() as session:
+        async with session.post(
+            workers.scim_url + "/Users", json=user_body(), headers=headers
+        ) as response:
+            user_url = workers.scim_url + "/Users/" + (await response.json(content_type=None))["id"]
+        stop = asyncio.Event()
+
+        async def keep_reading() -> None:
+            while not stop.is_set():
+                async with session.get(user_url, headers=headers) as response:
+                    assert response.status == 200
+
+        readers = [asyncio.create_task(keep_reading()) for _ in range(8)]
+        try:
+            for n in range(REQUESTS):
+                name = f"Renamed {n}"
+                patch = {
+                    "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+                    "Operations": [{"op": "replace", "path": "displayName", "value": name}],
+                }
+                async with session.patch(user_url, json=patch, headers=headers) as response:
+                    assert response.status == 200
+                connector = aiohttp.TCPConnector(force_close=True)
+                async with (
+                    aiohttp.ClientSession(connector=connector) as fresh,
+                    fresh.get(user_url, headers=headers) as response,
+                ):
+                    assert (await response.json(content_type=None))["displayName"] == name
+        finally:
+            stop.set()
+            await asyncio.gather(*readers)

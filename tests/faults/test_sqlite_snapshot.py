@@ -1,0 +1,125 @@
+"""The SQLite in-loop reader's held read transaction (storage.sqlite_snapshot), on a real file
+with a real second process: reads of one loop turn share one transaction, yet none ever misses
+a commit, and the transaction never outlives the turn (it would hold the WAL back). Postgres has
+no such transaction to hold; what both backends must show through the server (a write through
+one worker read at once through the other) is in tests/api/test_workers.py."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+import subprocess
+import sys
+
+import pytest
+
+from storage import open_database
+from storage.sqlite_snapshot import HEADER_SIZE, HeldSnapshot
+
+pytestmark = pytest.mark.asyncio(loop_scope="function")
+
+
+@pytest.fixture
+async def database(tmp_path):
+    path = str(tmp_path / "db.sqlite")
+    db = await open_database(f"sqlite:///{path}")
+    async with db.transaction() as conn:
+        await conn.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, value TEXT)")
+        await conn.execute("INSERT INTO items VALUES (1, 'first')")
+    yield db
+    await db.close()
+
+
+def _write_from_another_process(path: str, value: str) -> None:
+    """Synchronous on purpose: the loop turn of the caller goes on while it runs."""
+    code = (
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('UPDATE items SET value = ? WHERE id = 1', (sys.argv[2],))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, path, value], capture_output=True)
+    assert done.returncode == 0, done.stderr
+
+
+async def _value(db) -> str:
+    return (await db.standing_reader().fetchrow("SELECT value FROM items WHERE id = 1"))[0]
+
+
+def _holding(db) -> bool:
+    return db._inline.in_transaction
+
+
+async def _next_turns() -> None:
+    for _ in range(3):
+        await asyncio.sleep(0)
+
+
+async def test_reads_of_one_turn_share_a_transaction_that_ends_with_the_turn(database):
+    assert await _value(database) == "first"
+    assert _holding(database)  # the next read of this turn needs no new transaction
+    assert await _value(database) == "first"
+    await _next_turns()
+    assert not _holding(database)
+
+
+async def test_a_commit_by_another_process_is_seen_by_the_next_read_of_the_same_turn(database):
+    assert await _value(database) == "first" and _holding(database)
+    _write_from_another_process(database.path, "second")
+    assert await _value(database) == "second"
+    assert await _value(database) == "second"  # and held again from there
+
+
+async def test_a_commit_by_this_process_is_seen_at_once(database):
+    assert await _value(database) == "first" and _holding(database)
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
+    assert await _value(database) == "mine"
+
+
+async def test_a_write_of_this_process_ends_the_held_transaction_first(database):
+    assert await _value(database) == "first" and _holding(database)
+    async with database.transaction() as conn:
+        assert not _holding(database)  # the WAL can start over at this write
+        await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
+
+
+async def test_the_wal_can_be_emptied_once_the_turn_is_over(database):
+    for n in range(20):
+        async with database.transaction() as conn:
+            await conn.execute("UPDATE items SET value = ? WHERE id = 1", f"v{n}")
+        assert await _value(database) == f"v{n}"
+    other = sqlite3.connect(database.path, isolation_level=None)
+    try:
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 1  # held: busy
+        await _next_turns()
+        assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 0
+    finally:
+        other.close()
+    assert os.path.getsize(database.path + "-wal") == 0
+    assert await _value(database) == "v19"
+
+
+async def test_a_failed_statement_ends_the_held_transaction(database):
+    assert await _value(database) == "first" and _holding(database)
+    with pytest.raises(Exception, match="no such table"):
+        await database.standing_reader().fetchrow("SELECT * FROM missing")
+    assert not _holding(database)
+
+
+async def test_an_unknown_wal_index_is_never_trusted(tmp_path):
+    """A `-shm` of another layout (or none yet): each statement in its own transaction."""
+    path = str(tmp_path / "plain.sqlite")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("CREATE TABLE t (x)")
+        held = HeldSnapshot(conn, path)
+        held.current()  # no -shm at all (not in WAL mode)
+        assert not conn.in_transaction
+        with open(path + "-shm", "wb") as shm:
+            shm.write(b"\x01" * (2 * HEADER_SIZE))
+        held.current()
+        assert not conn.in_transaction
+        held.close()
+    finally:
+        conn.close()
