@@ -55,30 +55,42 @@ async def _next_turns() -> None:
         await asyncio.sleep(0)
 
 
+async def _held_value(db) -> str:
+    """Two reads in this turn: the second begins the transaction the turn's reads share."""
+    await _value(db)
+    value = await _value(db)
+    assert _holding(db)
+    return value
+
+
 async def test_reads_of_one_turn_share_a_transaction_that_ends_with_the_turn(database):
     assert await _value(database) == "first"
-    assert _holding(database)  # the next read of this turn needs no new transaction
+    assert not _holding(database)  # a turn's first read runs on its own
+    assert await _value(database) == "first"
+    assert _holding(database)  # from the second on, one transaction
     assert await _value(database) == "first"
     await _next_turns()
     assert not _holding(database)
+    assert await _value(database) == "first"
+    assert not _holding(database)  # a new turn: its first read on its own again
 
 
 async def test_a_commit_by_another_process_is_seen_by_the_next_read_of_the_same_turn(database):
-    assert await _value(database) == "first" and _holding(database)
+    assert await _held_value(database) == "first"
     _write_from_another_process(database.path, "second")
     assert await _value(database) == "second"
     assert await _value(database) == "second"  # and held again from there
 
 
 async def test_a_commit_by_this_process_is_seen_at_once(database):
-    assert await _value(database) == "first" and _holding(database)
+    assert await _held_value(database) == "first"
     async with database.transaction() as conn:
         await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
     assert await _value(database) == "mine"
 
 
 async def test_a_write_of_this_process_ends_the_held_transaction_first(database):
-    assert await _value(database) == "first" and _holding(database)
+    assert await _held_value(database) == "first"
     async with database.transaction() as conn:
         assert not _holding(database)  # the WAL can start over at this write
         await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
@@ -88,7 +100,7 @@ async def test_the_wal_can_be_emptied_once_the_turn_is_over(database):
     for n in range(20):
         async with database.transaction() as conn:
             await conn.execute("UPDATE items SET value = ? WHERE id = 1", f"v{n}")
-        assert await _value(database) == f"v{n}"
+        assert await _held_value(database) == f"v{n}"
     other = sqlite3.connect(database.path, isolation_level=None)
     try:
         assert other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0] == 1  # held: busy
@@ -101,7 +113,7 @@ async def test_the_wal_can_be_emptied_once_the_turn_is_over(database):
 
 
 async def test_a_failed_statement_ends_the_held_transaction(database):
-    assert await _value(database) == "first" and _holding(database)
+    assert await _held_value(database) == "first"
     with pytest.raises(Exception, match="no such table"):
         await database.standing_reader().fetchrow("SELECT * FROM missing")
     assert not _holding(database)
