@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 
+import orjson
 import pytest
 import scim2_models
+from hypothesis import given
+from hypothesis import strategies as st
 from scim2_models import Context, ScimProvider
 
 from app.scim.ast import AttrPath
@@ -13,6 +16,7 @@ from app.scim.discovery import (
     Capabilities,
     attribute_document,
     list_response,
+    list_response_json,
     resource_type_document,
     schema_document,
     service_provider_config_document,
@@ -297,6 +301,17 @@ def test_list_response_envelope_and_key_order():
     assert envelope["schemas"] == ["urn:ietf:params:scim:api:messages:2.0:ListResponse"]
     assert (envelope["totalResults"], envelope["itemsPerPage"], envelope["startIndex"]) == (7, 2, 3)
     assert list_response([], 0, 1)["Resources"] == []
+
+
+@given(
+    st.lists(st.dictionaries(st.text(max_size=5), st.text(max_size=5), max_size=3), max_size=4),
+    st.integers(min_value=0, max_value=10**12),
+    st.integers(min_value=1, max_value=10**12),
+)
+def test_the_list_response_from_stored_json_is_the_bytes_orjson_gives(resources, total, start):
+    """The envelope written directly around resources already in JSON (the stored-page path)."""
+    expected = orjson.dumps(list_response(resources, total, start))
+    assert list_response_json([orjson.dumps(r) for r in resources], total, start) == expected
 
 
 # scim2-tester builds its client's view of the server from these three documents with
