@@ -11,7 +11,7 @@ from attrs import frozen
 COMPARE_OPS = ("eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le")
 
 
-@frozen
+@frozen(cache_hash=True)  # a dictionary key on every filtered request (the compilers' memos)
 class AttrPath:
     """`[uri:]attr[.sub]`. After binding to a schema, `uri` is the canonical schema URN and
     `attr`/`sub` the canonical attribute names; inside a value filter (`emails[type eq "x"]`)
