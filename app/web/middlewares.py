@@ -160,7 +160,12 @@ async def error_answer(request: web.Request, error: Exception) -> web.StreamResp
 
 def reject_nul_in_url(request: web.Request) -> None:
     """A NUL in the path or query string is refused before it reaches storage (see
-    app.scim.text_rules): invalidFilter in `filter`, invalidValue anywhere else."""
+    app.scim.text_rules): invalidFilter in `filter`, invalidValue anywhere else. Decoded, a NUL
+    can only come from `%00` (or a raw NUL) in the target as received, so only a target
+    holding one is looked at further."""
+    raw = request.raw_path
+    if "%00" not in raw and "\x00" not in raw:
+        return
     if request.query_string:
         for name, value in request.query.items():
             if has_nul(value) or has_nul(name):
