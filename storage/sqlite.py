@@ -156,9 +156,9 @@ class SqliteInlineConnection:
     handful of statements of a write transaction, the hops cost more than the work (a point
     read is ~10 µs) and leave the writer waiting on thread wake-ups. Two uses: the quick
     reader (short indexed reads only; scans and big counts stay on aiosqlite's reader) and
-    the writer (see SqliteDatabase.transaction). The reader's statements share a read
-    transaction within one loop turn while nothing commits (storage.sqlite_snapshot); each
-    statement's cursor is closed at once.
+    the writer (see SqliteDatabase.transaction). The reader's statements of one loop turn
+    share a read transaction (storage.sqlite_snapshot); each statement's cursor is closed at
+    once.
     """
 
     def __init__(
@@ -299,7 +299,7 @@ class SqliteDatabase:
             # The reader may wait a little (WAL readers only wait in rare recovery); the writer
             # never waits in-loop: BEGIN IMMEDIATE is retried with asyncio.sleep instead.
             self._inline = self._connect_inline("busy_timeout=1000", "query_only=ON")
-            self._snapshot = HeldSnapshot(self._inline, self.path)
+            self._snapshot = HeldSnapshot(self._inline)
             self._standing = SqliteInlineConnection(self._inline, snapshot=self._snapshot)
             self._signals = open_signals(self.path)
             # Checkpoints (which fsync) run on aiosqlite's thread, never in the loop.
@@ -370,7 +370,7 @@ class SqliteDatabase:
             return
         conn = self._inline_writer
         async with self._write_lock:
-            self._snapshot.end()  # a held read snapshot would keep the WAL from starting over
+            self._snapshot.end()  # reads after this write see it; the WAL may start over
             await self._begin_inline(conn)
             try:
                 yield SqliteInlineConnection(conn, writable=True)
@@ -465,7 +465,7 @@ class SqliteDatabase:
             if conn is not None:
                 await conn.close()
         if self._snapshot is not None:
-            self._snapshot.close()
+            self._snapshot.end()
         for inline in (self._inline, self._inline_writer):
             if inline is not None:
                 inline.close()

@@ -1,8 +1,9 @@
-"""The SQLite in-loop reader's held read transaction (storage.sqlite_snapshot), on a real file
-with a real second process: reads of one loop turn share one transaction, yet none ever misses
-a commit, and the transaction never outlives the turn (it would hold the WAL back). Postgres has
-no such transaction to hold; what both backends must show through the server (a write through
-one worker read at once through the other) is in tests/api/test_workers.py."""
+"""The SQLite in-loop reader's shared read transaction (storage.sqlite_snapshot), on a real file
+with a real second process: reads of one loop turn share one transaction that ends with the
+turn, a commit made before a turn is seen by all of its reads, this process's own writes are
+seen at once, and nothing is done to SQLite's `-shm` file behind its back. What both backends
+must show through the server (a write through one worker read at once through the other) is in
+tests/api/test_workers.py."""
 
 from __future__ import annotations
 
@@ -15,7 +16,6 @@ import sys
 import pytest
 
 from storage import open_database
-from storage.sqlite_snapshot import HEADER_SIZE, HeldSnapshot
 
 pytestmark = pytest.mark.asyncio(loop_scope="function")
 
@@ -75,11 +75,13 @@ async def test_reads_of_one_turn_share_a_transaction_that_ends_with_the_turn(dat
     assert not _holding(database)  # a new turn: its first read on its own again
 
 
-async def test_a_commit_by_another_process_is_seen_by_the_next_read_of_the_same_turn(database):
+async def test_a_commit_by_another_process_is_seen_by_every_read_of_the_next_turn(database):
     assert await _held_value(database) == "first"
     _write_from_another_process(database.path, "second")
+    assert await _value(database) == "first"  # the turn's reads share one snapshot
+    await _next_turns()
     assert await _value(database) == "second"
-    assert await _value(database) == "second"  # and held again from there
+    assert await _value(database) == "second"  # and the next turn's shared one holds it too
 
 
 async def test_a_commit_by_this_process_is_seen_at_once(database):
@@ -119,19 +121,28 @@ async def test_a_failed_statement_ends_the_held_transaction(database):
     assert not _holding(database)
 
 
-async def test_an_unknown_wal_index_is_never_trusted(tmp_path):
-    """A `-shm` of another layout (or none yet): each statement in its own transaction."""
-    path = str(tmp_path / "plain.sqlite")
-    conn = sqlite3.connect(path, isolation_level=None)
-    try:
-        conn.execute("CREATE TABLE t (x)")
-        held = HeldSnapshot(conn, path)
-        held.current()  # no -shm at all (not in WAL mode)
-        assert not conn.in_transaction
-        with open(path + "-shm", "wb") as shm:
-            shm.write(b"\x01" * (2 * HEADER_SIZE))
-        held.current()
-        assert not conn.in_transaction
-        held.close()
-    finally:
-        conn.close()
+DMS_LOCK_BYTE = 128  # of the -shm file: held shared by every process using the WAL-index
+# (https://sqlite.org/walformat.html, "the DMS lock"); a process that can lock it exclusively
+# believes it is alone and rebuilds the WAL-index under the others.
+
+
+async def test_this_process_keeps_its_claim_on_the_wal_index(database):
+    """Closing any descriptor of the -shm file in this process would drop its POSIX locks on it
+    (https://sqlite.org/howtocorrupt.html, 2.2): checked from another process, after shared
+    reads, a write and the end of a turn."""
+    await _held_value(database)
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
+    await _held_value(database)
+    await _next_turns()
+    probe = (
+        "import fcntl, os, sys\n"
+        "fd = os.open(sys.argv[1] + '-shm', os.O_RDWR)\n"
+        "try:\n"
+        f"    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, {DMS_LOCK_BYTE})\n"
+        "except OSError:\n"
+        "    sys.exit(0)\n"
+        "sys.exit(1)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe, database.path], capture_output=True)
+    assert done.returncode == 0, "another process could take the WAL-index as its own"
