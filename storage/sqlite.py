@@ -370,20 +370,25 @@ class SqliteDatabase:
             return
         conn = self._inline_writer
         async with self._write_lock:
-            self._snapshot.end()  # reads after this write see it; the WAL may start over
-            await self._begin_inline(conn)
+            # The turn's shared read transaction ends before (so the WAL may start over) and
+            # after (a read begun meanwhile would not see this write).
+            self._snapshot.end()
             try:
-                yield SqliteInlineConnection(conn, writable=True)
-            except BaseException:
-                conn.execute("ROLLBACK").close()
-                raise
-            try:
-                with _translated_sync_errors():
-                    conn.execute("COMMIT").close()
-            except BaseException:
-                if conn.in_transaction:
+                await self._begin_inline(conn)
+                try:
+                    yield SqliteInlineConnection(conn, writable=True)
+                except BaseException:
                     conn.execute("ROLLBACK").close()
-                raise
+                    raise
+                try:
+                    with _translated_sync_errors():
+                        conn.execute("COMMIT").close()
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK").close()
+                    raise
+            finally:
+                self._snapshot.end()
         self._after_commit()
 
     def _after_commit(self) -> None:

@@ -5,14 +5,15 @@ end: two `fcntl` system calls, plus the pager's checks, around a point read that
 ~10 µs. Under load the loop runs several requests in one turn (eight on average at 16
 connections). A turn's first read runs on its own (BEGIN and COMMIT cost more than the locks
 they save on a single read); from its second read on, the turn's reads share one transaction,
-which ends when the turn does (`call_soon`) and before every write of this process.
+which ends when the turn does (`call_soon`) and before and after every write of this process.
 
 Why no read misses a commit it must see: a request's statements run in a turn that began after
 the request arrived (its handler is woken by the poll that received it and runs in a later pass
 over the ready callbacks, after the end of the previous turn's transaction, which was queued
 first). So a transaction begun in that turn began after the request arrived, and holds every
 commit, of any process, that the client could have seen before sending it. This process's own
-writes end the transaction first, and a read after a write of the same turn begins a new one. A
+writes end the transaction when they begin and when they end, so a read after one (in the same
+request or another) begins a new one, even if reads shared one while the write was open. A
 commit by another process during the turn shows from the next turn on, as it would to a request
 that had arrived a moment earlier. Ending with the turn also means it never holds the WAL back
 for long (a checkpoint stops at an open snapshot; the WAL cannot start over under one).

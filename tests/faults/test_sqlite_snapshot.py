@@ -91,6 +91,17 @@ async def test_a_commit_by_this_process_is_seen_at_once(database):
     assert await _value(database) == "mine"
 
 
+async def test_a_read_after_this_process_commits_sees_it_even_if_shared_during_the_write(
+    database,
+):
+    """Reads may begin the turn's shared transaction while a write of this process is open
+    (a request that reads during another's write): it must not outlive that write's commit."""
+    async with database.transaction() as conn:
+        await conn.execute("UPDATE items SET value = 'mine' WHERE id = 1")
+        assert await _held_value(database) == "first"  # not committed yet
+    assert await _value(database) == "mine"
+
+
 async def test_a_write_of_this_process_ends_the_held_transaction_first(database):
     assert await _held_value(database) == "first"
     async with database.transaction() as conn:
