@@ -218,6 +218,11 @@ async def measure_size(args, url, directory, wanted, yardstick, spare_ids, keyed
                    f"{result.seconds:.1f} s = {result.users_per_second:,.0f} users/s "
                    f"({result.requests} Bulk requests of 100+ operations, 8 clients)")  # fmt: skip
         report(f"  server peak RSS: {server.peak_rss_mb():.0f} MB")
+    except Exception as error:
+        ended = server.exit_report()
+        if ended is not None:
+            raise RuntimeError(f"the server under test died: {ended}") from error
+        raise
     finally:
         server.stop()
     return p50s

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -30,6 +31,7 @@ def _env(database_url: str) -> dict[str, str]:
         HAIMAKER_MASTER_KEY=MASTER_KEY,
         HAIMAKER_LOG_LEVEL="WARNING",
         PYTHONUNBUFFERED="1",
+        PYTHONFAULTHANDLER="1",  # a crash leaves its traceback in the server's log
     )
     return env
 
@@ -62,6 +64,17 @@ class Process:
                     pass
                 await asyncio.sleep(0.1)
         raise RuntimeError(f"{self._argv} did not start: see {self._log.name}")
+
+    def exit_report(self) -> str | None:
+        """None while the process runs; else how it ended and the last lines it wrote, so a
+        server that dies mid-run is reported as such, not as a client's lost connection."""
+        code = self.process.poll() if self.process is not None else None
+        if code is None:
+            return None
+        how = f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
+        self._log.flush()
+        tail = Path(self._log.name).read_text(errors="replace").splitlines()[-20:]
+        return f"exited with {how}; the end of {self._log.name}:\n" + "\n".join(tail)
 
     def pids(self) -> list[int]:
         """The serving processes: the children when there are workers, else the process."""
