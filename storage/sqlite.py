@@ -173,30 +173,32 @@ class SqliteInlineConnection:
         self._snapshot = snapshot
 
     async def fetch(self, sql: str, *args: Any) -> list[sqlite3.Row]:
-        snapshot = self._snapshot
         try:
-            if snapshot is not None:
-                snapshot.current()
-            return self._conn.execute(sql, args).fetchall()
+            return self._read(sql, args).fetchall()
         except _TRANSLATED as error:
-            if snapshot is not None:
-                snapshot.end()
-            raise _storage_error(error)  # noqa: B904
+            raise self._read_failed(error)  # noqa: B904
 
     async def fetchrow(self, sql: str, *args: Any) -> sqlite3.Row | None:
-        snapshot = self._snapshot
         try:
-            if snapshot is not None:
-                snapshot.current()
-            cursor = self._conn.execute(sql, args)
+            cursor = self._read(sql, args)
             try:
                 return cursor.fetchone()
             finally:
                 cursor.close()
         except _TRANSLATED as error:
-            if snapshot is not None:
-                snapshot.end()
-            raise _storage_error(error)  # noqa: B904
+            raise self._read_failed(error)  # noqa: B904
+
+    def _read(self, sql: str, args: tuple) -> sqlite3.Cursor:
+        """The statement run, in the turn's shared read transaction where there is one."""
+        if self._snapshot is not None:
+            self._snapshot.current()
+        return self._conn.execute(sql, args)
+
+    def _read_failed(self, error: sqlite3.Error) -> Exception:
+        """The storage error for a failed read, which also ends the shared transaction."""
+        if self._snapshot is not None:
+            self._snapshot.end()
+        return _storage_error(error)
 
     async def fetchval(self, sql: str, *args: Any) -> Any:
         row = await self.fetchrow(sql, *args)

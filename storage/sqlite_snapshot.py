@@ -51,7 +51,7 @@ class HeldSnapshot:
         self._held = True
 
     def end(self) -> None:
-        """End the shared transaction, if any (before a write; after a failed statement)."""
+        """End the shared transaction, if any (around a write; after a failed statement)."""
         if self._held:
             self._held = False
             if self._conn.in_transaction:
