@@ -72,7 +72,6 @@ class Process:
         if code is None:
             return None
         how = f"signal {signal.Signals(-code).name}" if code < 0 else f"status {code}"
-        self._log.flush()
         tail = Path(self._log.name).read_text(errors="replace").splitlines()[-20:]
         return f"exited with {how}; the end of {self._log.name}:\n" + "\n".join(tail)
 
