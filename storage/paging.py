@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import NamedTuple
 
 from storage.db import Connection
@@ -33,13 +33,9 @@ async def search_page(
     if limit <= 0:
         return Page([], await conn.fetchval(count_sql, *where_params))
     if not offset and where_sql != "TRUE":
-        # The first page of a filtered query (every IdP match): it rarely fills, and then its
-        # length is the total; only a full page costs a count of its own.
-        rows = await conn.fetch(first_page_sql, *where_params, *order_params, limit)
-        total = len(rows)
-        if total == limit:
-            total = max(total, await conn.fetchval(count_sql, *where_params))
-        return Page([to_record(row) for row in rows], total)
+        return await _first_page(
+            conn, first_page_sql, count_sql, where_params, order_params, limit, to_record
+        )
     # Otherwise the count rides along as an uncorrelated scalar subquery (computed once): one
     # round trip.
     paging_params = [limit, offset] if offset else [limit]
@@ -48,6 +44,43 @@ async def search_page(
         total = await conn.fetchval(count_sql, *where_params) if offset else 0
         return Page([], total)
     return Page([to_record(row) for row in rows], rows[0]["total_matches"])
+
+
+def first_page(
+    conn: Connection,
+    *,
+    table: str,
+    alias: str,
+    columns: str,
+    where: tuple[str, list],
+    order_sql: str,
+    limit: int,
+    to_record: Callable,
+) -> Awaitable[Page]:
+    """`search_page` for the first page of a filtered query in ascending order, with no
+    parameter in its sort key (an IdP's match): the same statements, fewer steps."""
+    count_sql, first_page_sql, _ = _statements(
+        table, alias, columns, where[0], order_sql, False, False
+    )
+    return _first_page(conn, first_page_sql, count_sql, where[1], (), limit, to_record)
+
+
+async def _first_page(
+    conn: Connection,
+    page_sql: str,
+    count_sql: str,
+    where_params: list,
+    order_params: Sequence,
+    limit: int,
+    to_record: Callable,
+) -> Page:
+    """The first page of a filtered query (every IdP match): it rarely fills, and then its
+    length is the total; only a full page costs a count of its own."""
+    rows = await conn.fetch(page_sql, *where_params, *order_params, limit)
+    total = len(rows)
+    if total == limit:
+        total = max(total, await conn.fetchval(count_sql, *where_params))
+    return Page([to_record(row) for row in rows], total)
 
 
 @functools.lru_cache(maxsize=256)

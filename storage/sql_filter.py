@@ -15,6 +15,7 @@ from app.scim.ast import And, AttrPath, Compare, Filter, Not, Or, Present, Value
 from app.scim.errors import ScimError, invalid_filter
 from app.scim.schema_model import Attribute, ResourceType
 from storage.db import Dialect
+from storage.selective import is_selective
 from storage.sql_fields import Column, ResourceTable, SideTable
 
 Sql = tuple[str, list]
@@ -33,11 +34,19 @@ def _two_valued(predicate: str, predicate_params: list, operand: str, operand_pa
     return f"({predicate} AND {operand} IS NOT NULL)", [*predicate_params, *operand_params]
 
 
-class _Template(NamedTuple):
+class ComparisonTemplate(NamedTuple):
+    """One attribute compared with text, compiled with a slot for the text."""
+
     sql: str
     params: list
     position: int  # of the compared text among the parameters
     lowered: bool  # the text is compared lower-cased
+    selective: bool  # an index answers it in a few rows (storage.selective)
+
+    def bind(self, text: str) -> Sql:
+        params = self.params.copy()
+        params[self.position] = text.lower() if self.lowered else text
+        return self.sql, params
 
 
 # Stands for the compared text while a comparison is compiled once; no filter holds a NUL
@@ -60,7 +69,7 @@ class FilterCompiler:
         self.rt = rt
         self.table = table
         self.dialect = dialect
-        self._templates: dict[tuple[AttrPath, str], _Template | None] = {}
+        self._templates: dict[tuple[AttrPath, str], ComparisonTemplate | None] = {}
 
     def where(self, node: Filter) -> Sql:
         if type(node) is Compare and type(node.value) is str:  # an IdP's match
@@ -70,21 +79,24 @@ class FilterCompiler:
     # -- one attribute compared with text, compiled once per (path, operator) ---------------
 
     def _text_comparison(self, node: Compare) -> Sql:
-        key = (node.path, node.op)
+        template = self.comparison_template(node.path, node.op)
+        if template is None:
+            return self._node(node, None)
+        return template.bind(node.value)
+
+    def comparison_template(self, path: AttrPath, op: str) -> ComparisonTemplate | None:
+        """`path op "text"` compiled once with a slot for the text; None where the SQL depends
+        on the text (those compile in full every time)."""
+        key = (path, op)
         template = self._templates.get(key, _UNKNOWN)
         if template is _UNKNOWN:
-            template = self._template(node.path, node.op)
+            template = self._template(path, op)
             if len(self._templates) >= _TEMPLATES_LIMIT:
                 self._templates.clear()
             self._templates[key] = template
-        if template is None:
-            return self._node(node, None)
-        sql, params, position, lowered = template
-        params = params.copy()
-        params[position] = node.value.lower() if lowered else node.value
-        return sql, params
+        return template
 
-    def _template(self, path: AttrPath, op: str) -> _Template | None:
+    def _template(self, path: AttrPath, op: str) -> ComparisonTemplate | None:
         """The comparison compiled with a stand-in for its text, when the text only ever
         becomes one parameter, as it is or lower-cased (None otherwise: `co` patterns,
         `schemas`, whose SQL depends on the text; those compile in full every time)."""
@@ -102,7 +114,10 @@ class FilterCompiler:
             )
         ):
             return None
-        return _Template(sql, params, positions[0], params[positions[0]] != _STAND_IN)
+        selective = is_selective(Compare(path, op, _STAND_IN), self.table.table, self.rt.schema.id)
+        return ComparisonTemplate(
+            sql, params, positions[0], params[positions[0]] != _STAND_IN, selective
+        )
 
     # -- logic -----------------------------------------------------------------------------
 

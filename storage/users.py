@@ -9,8 +9,9 @@ import orjson
 
 from storage.db import Connection, Dialect
 from storage.inserts import Insert, insert_rows
-from storage.paging import PageQuery, search_page
+from storage.paging import PageQuery, first_page, search_page
 from storage.records import Page, StoredUser, UserRecord
+from storage.sql_fields import USERS
 
 _COLUMNS = (
     "u.id, u.user_name, u.external_id, u.display_name, u.active, u.doc, u.version, "
@@ -206,6 +207,20 @@ class UserStore:
     def search_stored(self, page: PageQuery) -> Awaitable[Page]:
         """Like `search_with_groups`, each item what `get_stored` gives."""
         return self._page(_with_groups(_STORED_COLUMNS, self.dialect), _stored, page)
+
+    def match_stored(self, where: tuple[str, list], limit: int) -> Awaitable[Page]:
+        """`search_stored` for the first page of a compiled filter in creation order (an
+        IdP's match)."""
+        return first_page(
+            self.conn,
+            table="users",
+            alias="u",
+            columns=_with_groups(_STORED_COLUMNS, self.dialect),
+            where=where,
+            order_sql=USERS.order,
+            limit=limit,
+            to_record=_stored,
+        )
 
     async def without_stored_text(
         self, current_prefix: str, after_seq: int, limit: int

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from app.scim.filter import known_text_path
 from app.scim.listing import ListQuery
 from app.scim.schema_model import ResourceType
 from storage.paging import PageQuery
 from storage.records import Page
 from storage.repository import Stores
 from storage.sql_fields import ResourceTable
-from storage.sql_filter import FilterCompiler
+from storage.sql_filter import ComparisonTemplate, FilterCompiler
 
 
 def compile_query(
@@ -19,6 +20,35 @@ def compile_query(
     where = compiler.where(query.filter) if query.filter is not None else ("TRUE", [])
     order = compiler.sort_key(query.sort_by) if query.sort_by is not None else (table.order, [])
     return PageQuery(where, order, query.descending, query.count, query.offset)
+
+
+class PreparedMatches:
+    """IdP matches on one resource table compiled once per shape as written (`userName eq`):
+    the comparison with a slot for its text. Nothing is bound or compiled per request; a shape
+    is prepared from what binding it in full taught (`known_text_path`), so it means exactly
+    what the bound query means."""
+
+    _LIMIT = 1024
+
+    def __init__(self, rt: ResourceType, table: ResourceTable, dialect):
+        self._rt = rt
+        self._compiler = _compiler(rt, table, dialect)
+        self._templates: dict[tuple, ComparisonTemplate] = {}
+
+    def template(self, attr: str, sub: str | None, op: str) -> ComparisonTemplate | None:
+        """None until a match of this shape has been bound in full once, and for shapes whose
+        SQL depends on the text."""
+        key = (attr, sub, op)
+        template = self._templates.get(key)
+        if template is None:
+            path = known_text_path(self._rt, attr, sub, op)
+            template = None if path is None else self._compiler.comparison_template(path, op)
+            if template is None:
+                return None
+            if len(self._templates) >= self._LIMIT:
+                self._templates.clear()
+            self._templates[key] = template
+        return template
 
 
 # One compiler per (resource type, table, dialect), so what it compiles once (a comparison per

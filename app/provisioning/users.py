@@ -22,9 +22,9 @@ from app.provisioning.common import (
     retry_transient,
     utcnow,
 )
-from app.provisioning.search import compile_query, search_resources
+from app.provisioning.search import PreparedMatches, compile_query, search_resources
 from app.scim.codec import canonicalize_resource
-from app.scim.listing import ListQuery
+from app.scim.listing import ListQuery, PageLimits, RawListQuery, match_shape
 from app.scim.patch import apply_patch, parse_patch_request
 from app.scim.rendering import resource_meta
 from app.scim.schemas import USER_RESOURCE
@@ -91,6 +91,7 @@ class UserProvisioning:
     def __init__(self, repo: Repository, *, max_patch_operations: int = 1000):
         self.repo = repo
         self.max_patch_operations = max_patch_operations
+        self._matches = PreparedMatches(USER_RESOURCE, USERS, repo.db.dialect)
 
     @retry_transient
     async def create(self, body: object, actor: Actor, *, source: str = "scim") -> UserView:
@@ -283,6 +284,23 @@ class UserProvisioning:
                 return [UserView(*item) for item in page.items], page.total
             page = await search_resources(stores, stores.users, USER_RESOURCE, USERS, query)
         return [UserView(record, []) for record in page.items], page.total
+
+    async def match_stored(
+        self, raw: RawListQuery, limits: PageLimits
+    ) -> tuple[list[StoredUser], int] | None:
+        """`search_stored` for an IdP's match (app.scim.listing.match_shape) from its prepared
+        comparison; None for any other request, or a shape not prepared yet (the caller binds
+        the request in full)."""
+        shape = match_shape(raw, limits)
+        if shape is None:
+            return None
+        attr, sub, op, text, count = shape
+        template = self._matches.template(attr, sub, op)
+        if template is None:
+            return None
+        async with self.repo.quick_reader() if template.selective else self.repo.reader() as stores:
+            page: Page = await stores.users.match_stored(template.bind(text), count)
+        return page.items, page.total
 
     async def search_stored(self, query: ListQuery) -> tuple[list[StoredUser], int]:
         """`search` for a page with no attributes asked for: each user as a point read gets it."""

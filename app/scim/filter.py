@@ -142,6 +142,16 @@ def _bound_text_comparison(
     return bound
 
 
+def known_text_path(
+    resource_type: ResourceType, attr: str, sub: str | None, op: str
+) -> AttrPath | None:
+    """The canonical path of `attr.sub op "text"` as written, where such a comparison has bound
+    before with its text kept as written; None otherwise (bind the filter in full, which
+    remembers it)."""
+    known = _TEXT_BINDINGS.get((id(resource_type), None, attr, sub, op))
+    return known[1] if known is not None and known[0] is resource_type else None
+
+
 def _binds_text(resource_type: ResourceType, path: AttrPath) -> bool:
     """Whether a comparison on this canonical path keeps its value as written: a text
     attribute (not `schemas`, whose comparison is its own)."""

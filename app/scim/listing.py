@@ -16,7 +16,7 @@ from app.scim.ast import AttrPath, Filter
 from app.scim.codec import parse_attribute_list
 from app.scim.errors import ScimError, invalid_value
 from app.scim.filter import parse_bound_filter
-from app.scim.filter_parser import split_attr_path
+from app.scim.filter_parser import simple_comparison, split_attr_path
 from app.scim.schema_model import ResourceType
 
 SEARCH_REQUEST_URN = "urn:ietf:params:scim:api:messages:2.0:SearchRequest"
@@ -118,6 +118,29 @@ def _raw(values: Mapping[str, object]) -> RawListQuery:
         attributes=values.get("attributes"),
         excluded=values.get("excludedattributes"),
     )
+
+
+def match_shape(raw: RawListQuery, limits: PageLimits) -> tuple | None:
+    """An IdP's match, the commonest list request, as (attribute, sub-attribute, operator,
+    text, page size) as written: the first page of one attribute compared with text holding
+    no escape, with nothing else asked (no sort, no attribute lists). None for any other
+    request (`bind_query` binds those, and words the error of a filter that is too long)."""
+    text = raw.filter
+    if (
+        not text
+        or len(text) > limits.max_filter_length
+        or raw.start_index != 1
+        or raw.sort_by
+        or raw.descending
+        or raw.attributes is not None
+        or raw.excluded is not None
+    ):
+        return None
+    count = limits.default_count if raw.count is None else min(raw.count, limits.max_count)
+    if count <= 0:
+        return None
+    simple = simple_comparison(text)
+    return None if simple is None else (*simple, count)
 
 
 def bind_query(raw: RawListQuery, rt: ResourceType, limits: PageLimits) -> ListQuery:

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from aiohttp import web
 from attrs import frozen
 
+from app.provisioning.users import StoredUser
 from app.scim.ast import AttrPath
 from app.scim.codec import etag_for
 from app.scim.discovery import list_response, list_response_json
@@ -42,6 +43,7 @@ class ResourceEndpoint:
     # (None: the type keeps none)
     serve_stored: Callable | None = None
     serve_stored_page: Callable | None = None
+    serve_stored_match: Callable | None = None
     stored_body: Callable | None = None  # (view, base URL) -> the body from its stored text
 
     def service(self, request: web.Request):
@@ -62,14 +64,28 @@ async def _stored_user(request: web.Request, user_id: str) -> web.Response | Non
 
 
 async def _stored_users_page(request: web.Request, query: ListQuery) -> bytes | None:
-    """A page of users with no attributes asked for (an IdP's `userName eq` match), each from
-    its stored representation; None sends the request down the general path."""
+    """A page of users with no attributes asked for, each from its stored representation;
+    None sends the request down the general path."""
     users, total = await request.app[SERVICES].users.search_stored(query)
+    return _stored_page_body(request, users, total, query.start_index)
+
+
+async def _stored_users_match(request: web.Request, raw: RawListQuery) -> bytes | None:
+    """An IdP's match (`userName eq "…"`) from its prepared comparison, each user from their
+    stored representation; None sends the request down the general path (any other list
+    request, or a match not prepared yet)."""
+    found = await request.app[SERVICES].users.match_stored(raw, page_limits(request))
+    return None if found is None else _stored_page_body(request, *found, 1)
+
+
+def _stored_page_body(
+    request: web.Request, users: list[StoredUser], total: int, start_index: int
+) -> bytes | None:
     base = scim_base_url(request)
     bodies = [stored_user_body(user, base) for user in users]
     if None in bodies:
         return None
-    return list_response_json(bodies, total, query.start_index)
+    return list_response_json(bodies, total, start_index)
 
 
 USERS = ResourceEndpoint(
@@ -79,6 +95,7 @@ USERS = ResourceEndpoint(
     "groups",
     _stored_user,
     _stored_users_page,
+    _stored_users_match,
     stored_view_body,
 )
 GROUPS = ResourceEndpoint(GROUP_RESOURCE, "teams", team_document, "members")
@@ -144,6 +161,10 @@ async def _list_answer(
 ) -> web.Response:
     """A list or .search answer: from stored representations where the type keeps them and no
     attributes are asked for, else rendered."""
+    if endpoint.serve_stored_match is not None:
+        body = await endpoint.serve_stored_match(request, raw)
+        if body is not None:
+            return web.Response(body=body, content_type=SCIM_CONTENT_TYPE)
     query = bind_query(raw, endpoint.rt, page_limits(request))
     if endpoint.serve_stored_page is not None and not query.attributes and not query.excluded:
         body = await endpoint.serve_stored_page(request, query)
