@@ -71,7 +71,9 @@ class TooManyFailures(ScimError):
         self.headers = {"Retry-After": str(retry_after)}
 
 
-def _realm(path: str) -> str | None:
+def realm_of(path: str) -> str | None:
+    """The credential a path needs: a SCIM token under /scim/v2, the master key on the admin
+    key API, none elsewhere."""
     if path == SCIM_PREFIX or path.startswith(SCIM_PREFIX + "/"):
         return "scim"
     if path in ADMIN_PATHS:
@@ -79,12 +81,9 @@ def _realm(path: str) -> str | None:
     return None
 
 
-async def authenticate(request: web.Request) -> None:
-    """Set the request's actor where its path needs one (SCIM, the admin key API); raise 401,
-    or 429 for an address that failed too often."""
-    realm = _realm(request.path)
-    if realm is None:
-        return
+async def authenticate(request: web.Request, realm: str) -> None:
+    """Set the request's actor for a path that needs one (`realm_of`); raise 401, or 429 for
+    an address that failed too often."""
     app = request.app
     throttle = app[AUTH_THROTTLE]
     if throttle.failing:  # no address has failed lately: nothing to look up

@@ -20,6 +20,7 @@ import itertools
 import logging
 import os
 import time
+from typing import NamedTuple
 
 from aiohttp import hdrs, web, web_response
 from multidict import istr
@@ -28,8 +29,8 @@ from app import metrics
 from app.scim.errors import ScimError, invalid_filter, invalid_value
 from app.scim.text_rules import NUL_RULE, has_nul
 from app.web.appkeys import REQUEST_ID, SETTINGS
-from app.web.auth import authenticate
-from app.web.observability import begin, observe, route_template
+from app.web.auth import authenticate, realm_of
+from app.web.observability import UNMATCHED_LABEL, begin, observe
 from app.web.responses import error_response
 from app.web.ui_middleware import STATIC_PREFIX, is_ui_path, ui_pages, ui_security_headers
 from storage.db import DatabaseUnavailable
@@ -53,20 +54,44 @@ def new_request_id() -> str:
     return f"{_REQUEST_ID_PREFIX}{next(_request_numbers):016x}"
 
 
+class Gate(NamedTuple):
+    """What the frontline does for a path, decided by the path alone: for a route, once when
+    it is registered (its template stands for every path it matches); for a request that
+    matches no route, from its own path."""
+
+    label: str  # the route template: the metrics' and the access log's `route`
+    ui_page: bool  # an admin page, behind its sign-in (app.web.ui_middleware)
+    realm: str | None  # the credential it needs (app.web.auth), if any
+    ui_headers: bool  # the admin page's security headers rather than the API's
+
+
+def gate_for(path: str, label: str) -> Gate:
+    ui = is_ui_path(path)
+    return Gate(label, ui and not path.startswith(STATIC_PREFIX), realm_of(path), ui)
+
+
 def guarded_routes(table: list[web.RouteDef]) -> list[web.RouteDef]:
     """The route table with every handler running inside `frontline`, and the catch-all for
     requests that match no route last. Only plain routes: a `web.static` resource would
     serve without the frontline."""
+    templates = web.UrlDispatcher()  # to name each route as aiohttp does (`canonical`)
     guarded = [
-        web.RouteDef(route.method, route.path, guarded_handler(route.handler), route.kwargs)
+        web.RouteDef(
+            route.method,
+            route.path,
+            guarded_handler(route.handler, templates.add_resource(route.path).canonical),
+            route.kwargs,
+        )
         for route in table
     ]
     return [*guarded, web.route("*", UNMATCHED_PATH, guarded_handler(_unmatched))]
 
 
-def guarded_handler(handler):
-    """`handler` run inside `frontline`: how a route must be registered."""
-    return functools.partial(frontline, handler=handler)
+def guarded_handler(handler, template: str | None = None):
+    """`handler` run inside `frontline`: how a route must be registered. `template` is the
+    route's path template; None for the catch-all, whose requests are gated by their path."""
+    gate = None if template is None else gate_for(template, template)
+    return functools.partial(frontline, handler=handler, gate=gate)
 
 
 UNMATCHED_PATH = "/{unmatched:.*}"
@@ -84,31 +109,33 @@ async def _unmatched(request: web.Request) -> web.StreamResponse:
     raise web.HTTPNotFound()
 
 
-async def frontline(request: web.Request, handler):
+async def frontline(request: web.Request, handler, gate: Gate | None):
     started = time.perf_counter()
-    request_id = request.headers.get("X-Request-Id", "")[:64] or new_request_id()
+    request_id = request.headers.get(_REQUEST_ID_HEADER, "")[:64] or new_request_id()
     request[REQUEST_ID] = request_id
-    route = route_template(request)
+    if gate is None:
+        gate = gate_for(request.path, UNMATCHED_LABEL)
+    route = gate.label
     begin(route)
     status = 500
     try:
         try:  # the answer, or the error body for whatever went wrong on the way to it
-            path = request.path
-            if is_ui_path(path) and not path.startswith(STATIC_PREFIX):
+            if gate.ui_page:
                 response = await ui_pages(request, _url_checked(handler))
             else:
-                await authenticate(request)
+                if gate.realm is not None:
+                    await authenticate(request, gate.realm)
                 reject_nul_in_url(request)
                 response = await handler(request)
         except Exception as error:  # noqa: BLE001 (every failure becomes an answer here)
-            response = await error_answer(request, error)
+            response = await error_answer(request, error, gate)
         status = response.status
         response.headers[_REQUEST_ID_HEADER] = request_id
-        security_headers(request, response)
+        security_headers(request, response, gate.ui_headers)
         return response
     except web.HTTPException as passed_on:  # a redirect (errors have become answers)
         status = passed_on.status
-        security_headers(request, passed_on)
+        security_headers(request, passed_on, gate.ui_headers)
         raise
     except asyncio.CancelledError:
         status = CLIENT_CLOSED
@@ -125,14 +152,14 @@ def _url_checked(handler):
     return checked
 
 
-async def error_answer(request: web.Request, error: Exception) -> web.StreamResponse:
+async def error_answer(request: web.Request, error: Exception, gate: Gate) -> web.StreamResponse:
     """ScimError, HTTP errors from routing (404, 405, 413), an unreachable database (503 with
     Retry-After) and anything unexpected (500, logged) all leave as error bodies."""
     if isinstance(error, ScimError):
         response = error_response(request, error, getattr(error, "headers", None))
         if error.status == 408:  # sent from here, so it is finished here
             response.headers[_REQUEST_ID_HEADER] = request[REQUEST_ID]
-            security_headers(request, response)
+            security_headers(request, response, gate.ui_headers)
             await _answer_and_hang_up(request, response)
         return response
     if isinstance(error, web.HTTPException):
@@ -202,12 +229,12 @@ def hide_server_version() -> None:
     web_response.SERVER_SOFTWARE = SERVER_NAME
 
 
-def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+def security_headers(request: web.Request, response: web.StreamResponse, ui: bool) -> None:
     """API answers (which may carry secrets) are never cached; the admin page's own policy
-    (app.web.ui_middleware) on its pages. `Server` is aiohttp's, without its version
+    (app.web.ui_middleware) on its pages (`ui`). `Server` is aiohttp's, without its version
     (`hide_server_version`)."""
     headers = response.headers
-    if request.path.startswith(("/ui", "/static")):
+    if ui:
         ui_security_headers(request, response)
     elif hdrs.CACHE_CONTROL not in headers:
         headers[hdrs.CACHE_CONTROL] = "no-store"

@@ -30,13 +30,7 @@ _ITEM_OPERATIONS = {"GET": "get", "PUT": "replace", "PATCH": "patch", "DELETE": 
 _COLLECTION_OPERATIONS = {"GET": "list", "POST": "create"}
 
 
-UNMATCHED_TEMPLATE = "/{unmatched}"  # the catch-all route's (app.web.middlewares)
-
-
-def route_template(request: web.Request) -> str:
-    """Every request the frontline sees has a route (the catch-all's for unmatched paths)."""
-    template = request.match_info.route.resource.canonical
-    return template if template != UNMATCHED_TEMPLATE else "unmatched"
+UNMATCHED_LABEL = "unmatched"  # the `route` of requests that match no route
 
 
 def scim_operation(route: str, method: str) -> tuple[str, str] | None:
