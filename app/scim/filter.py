@@ -130,25 +130,24 @@ def _bound_text_comparison(
 ) -> Filter:
     """`uri:attr.sub op "value"` bound: from the memo when this path and operator bound
     before (no unbound tree is built at all), else bound in full and remembered."""
-    key = (id(resource_type), uri, attr, sub, op)
-    known = _TEXT_BINDINGS.get(key)
-    if known is not None and known[0] is resource_type:
-        return Compare(known[1], op, value)
+    known = known_text_path(resource_type, attr, sub, op, uri)
+    if known is not None:
+        return Compare(known, op, value)
     bound = _bind_resource_leaf(Compare(AttrPath(uri, attr, sub), op, value), resource_type)
     if isinstance(bound, Compare) and _binds_text(resource_type, bound.path):
         if len(_TEXT_BINDINGS) >= _TEXT_BINDINGS_LIMIT:
             _TEXT_BINDINGS.clear()
-        _TEXT_BINDINGS[key] = (resource_type, bound.path)
+        _TEXT_BINDINGS[(id(resource_type), uri, attr, sub, op)] = (resource_type, bound.path)
     return bound
 
 
 def known_text_path(
-    resource_type: ResourceType, attr: str, sub: str | None, op: str
+    resource_type: ResourceType, attr: str, sub: str | None, op: str, uri: str | None = None
 ) -> AttrPath | None:
-    """The canonical path of `attr.sub op "text"` as written, where such a comparison has bound
-    before with its text kept as written; None otherwise (bind the filter in full, which
+    """The canonical path of `uri:attr.sub op "text"` as written, where such a comparison has
+    bound before with its text kept as written; None otherwise (bind the filter in full, which
     remembers it)."""
-    known = _TEXT_BINDINGS.get((id(resource_type), None, attr, sub, op))
+    known = _TEXT_BINDINGS.get((id(resource_type), uri, attr, sub, op))
     return known[1] if known is not None and known[0] is resource_type else None
 
 

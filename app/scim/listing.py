@@ -136,11 +136,16 @@ def match_shape(raw: RawListQuery, limits: PageLimits) -> tuple | None:
         or raw.excluded is not None
     ):
         return None
-    count = limits.default_count if raw.count is None else min(raw.count, limits.max_count)
+    count = _page_size(raw, limits)
     if count <= 0:
         return None
     simple = simple_comparison(text)
     return None if simple is None else (*simple, count)
+
+
+def _page_size(raw: RawListQuery, limits: PageLimits) -> int:
+    """`count` as asked, cut to the server's maximum; the default when not asked."""
+    return limits.default_count if raw.count is None else min(raw.count, limits.max_count)
 
 
 def bind_query(raw: RawListQuery, rt: ResourceType, limits: PageLimits) -> ListQuery:
@@ -155,11 +160,10 @@ def bind_query(raw: RawListQuery, rt: ResourceType, limits: PageLimits) -> ListQ
         sort_by = split_attr_path(raw.sort_by)
         if sort_by is None:
             raise invalid_value(f"sortBy {raw.sort_by[:80]!r} is not an attribute name")
-    count = limits.default_count if raw.count is None else min(raw.count, limits.max_count)
     return ListQuery(  # by position: keywords make a NamedTuple take about twice as long
         bound_filter,
         raw.start_index,
-        count,
+        _page_size(raw, limits),
         sort_by,
         raw.descending,
         parse_attribute_list(raw.attributes, rt) if raw.attributes else (),
