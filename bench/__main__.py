@@ -42,6 +42,9 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--scenarios", default=",".join(ALL), help=f"any of {','.join(ALL)}")
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput scenario")
     parser.add_argument("--connections", type=int, default=16)
+    parser.add_argument("--rounds", type=int, default=3, help="turns alternating with the "
+                        "yardstick per throughput scenario (more: steadier medians on a noisy "
+                        "machine; --seconds is shared among them)")  # fmt: skip
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--no-wrk", action="store_true", help="use the aiohttp load generator")
     parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, help="an existing database "
@@ -69,9 +72,6 @@ async def scratch_database(args) -> tuple[str, callable]:
 
 async def _nothing() -> None:
     return None
-
-
-ROUNDS = 3  # each throughput scenario alternates with the yardstick this many times
 
 
 @attrs.frozen
@@ -117,11 +117,12 @@ async def paired(
     server: Process, yardstick: Yardstick, requests, headers, settings, expected=200,
     connections: int | None = None,
 ) -> Paired:  # fmt: skip
-    """ROUNDS × (yardstick, scenario), each for a ROUNDS-th of the time, same connections."""
+    """`settings.rounds` × (yardstick, scenario), each for that share of the time, same
+    connections."""
     connections = connections or settings.connections
-    slice_settings = attrs.evolve(settings, seconds=settings.seconds / ROUNDS)
+    slice_settings = attrs.evolve(settings, seconds=settings.seconds / settings.rounds)
     ours, theirs = [], []
-    for _ in range(ROUNDS):
+    for _ in range(settings.rounds):
         theirs.append(await yardstick.measure(slice_settings.seconds, connections))
         ours.append(
             await measured(
@@ -173,7 +174,7 @@ def timings_row(name: str, timings: list[float]) -> str:
 
 async def measure_size(args, url, directory, wanted, yardstick, spare_ids, keyed, report) -> dict:
     """Every per-size scenario against a freshly started server; returns p50s for comparison."""
-    settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
+    settings = scenarios.Settings(args.seconds, args.connections, not args.no_wrk, args.rounds)
     server = await haimaker(url, args.workers).start()
     p50s: dict[str, float] = {}
     try:
@@ -241,7 +242,7 @@ async def compare_workers(args, url, directory, report) -> None:
     """GET /Users/{id} through 1 and then 2 workers, with where the machine's CPU went: on a
     machine whose cores the load generator and Postgres share, two workers can only add what
     the other processes leave idle."""
-    settings = scenarios.Settings(args.seconds, args.connections * 2, not args.no_wrk)
+    settings = scenarios.Settings(args.seconds, args.connections * 2, not args.no_wrk, args.rounds)
     requests = scenarios.lookups(directory)["GET /Users/{id}"]
     results = {}
     for workers in (1, 2):
@@ -289,13 +290,14 @@ async def main(argv=None) -> int:
         spare_ids = await fresh_users(url, directory, 5000)
         fixed_server = await fixed_document().start()
         yardstick = Yardstick(
-            fixed_server, scenarios.Settings(args.seconds, args.connections, not args.no_wrk)
+            fixed_server,
+            scenarios.Settings(args.seconds, args.connections, not args.no_wrk, args.rounds),
         )
         baseline, baseline_cpu = await yardstick.measure(args.seconds, args.connections)
         report(f"fixed-document aiohttp handler: {baseline.rps:,.0f} req/s, "
                f"p50 {baseline.p50_ms:.2f} ms, p99 {baseline.p99_ms:.2f} ms, "
                f"{baseline_cpu:.0f} us CPU a request (ratio 1.00; each scenario below is "
-               f"measured in {ROUNDS} turns with it, and its ratios are the medians of the turns)")  # fmt: skip
+               f"measured in {args.rounds} turns with it, and its ratios are the medians of the turns)")  # fmt: skip
         per_size = {}
         for index, size in enumerate(sizes):
             if size > directory.users:

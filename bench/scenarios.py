@@ -32,6 +32,7 @@ class Settings:
     seconds: float
     connections: int
     use_wrk: bool
+    rounds: int = 3  # turns alternating with the yardstick per throughput scenario
 
 
 def _filter(expression: str) -> str:
