@@ -23,6 +23,7 @@ import orjson
 
 from storage.db import Conflict, DatabaseUnavailable
 from storage.inserts import per_table
+from storage.sqlite_group_commit import GroupCommit
 from storage.sqlite_signals import SignalFile, close_signals, open_signals
 from storage.sqlite_snapshot import HeldSnapshot
 
@@ -287,6 +288,7 @@ class SqliteDatabase:
         self._inline_writer: sqlite3.Connection | None = None
         self._standing: SqliteInlineConnection | None = None
         self._snapshot: HeldSnapshot | None = None
+        self.group_commit: GroupCommit | None = None
         self._signals: SignalFile | None = None
         self._write_lock = asyncio.Lock()
         self._commits_since_checkpoint = 0
@@ -307,6 +309,13 @@ class SqliteDatabase:
             # Checkpoints (which fsync) run on aiosqlite's thread, never in the loop.
             self._inline_writer = self._connect_inline(
                 "busy_timeout=0", "foreign_keys=ON", "synchronous=NORMAL", "wal_autocheckpoint=0"
+            )
+            self.group_commit = GroupCommit(
+                self._inline_writer,
+                self._write_lock,
+                self._begin_group,
+                self._group_ended,
+                _storage_error,
             )
         return self
 
@@ -362,35 +371,26 @@ class SqliteDatabase:
         self, *, one_statement: bool = False
     ) -> AsyncIterator[SqliteConnection | SqliteInlineConnection]:
         """A write transaction on the in-loop writer: a SCIM write is a handful of short
-        statements, cheaper run here than sent to a thread and back one by one. Always a
-        real transaction (`one_statement` saves nothing here: BEGIN and COMMIT are no round
-        trips)."""
+        statements, cheaper run here than sent to a thread and back one by one. Writes queued
+        behind each other share one COMMIT (storage.sqlite_group_commit), each still all or
+        nothing and durable when it returns. Always a real transaction (`one_statement` saves
+        nothing here: BEGIN and COMMIT are no round trips)."""
         assert self._writer is not None, "database is not open"
-        if self._inline_writer is None:
+        if self.group_commit is None:
             async with self._threaded_transaction() as conn:
                 yield conn
             return
-        conn = self._inline_writer
-        async with self._write_lock:
-            # The turn's shared read transaction ends before (so the WAL may start over) and
-            # after (a read begun meanwhile would not see this write).
-            self._snapshot.end()
-            try:
-                await self._begin_inline(conn)
-                try:
-                    yield SqliteInlineConnection(conn, writable=True)
-                except BaseException:
-                    conn.execute("ROLLBACK").close()
-                    raise
-                try:
-                    with _translated_sync_errors():
-                        conn.execute("COMMIT").close()
-                except BaseException:
-                    if conn.in_transaction:
-                        conn.execute("ROLLBACK").close()
-                    raise
-            finally:
-                self._snapshot.end()
+        async with self.group_commit.write():
+            yield SqliteInlineConnection(self._inline_writer, writable=True)
+
+    async def _begin_group(self) -> None:
+        # The turn's shared read transaction ends before BEGIN (so the WAL may start over)
+        # and after the group's end (`_group_ended`: a read begun meanwhile would not see it).
+        self._snapshot.end()
+        await self._begin_inline(self._inline_writer)
+
+    def _group_ended(self) -> None:
+        self._snapshot.end()
         self._after_commit()
 
     def _after_commit(self) -> None:
