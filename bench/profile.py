@@ -1,9 +1,9 @@
 """`python -m bench.profile`: where a scenario's server time goes, sampled by py-spy under load.
 
 The benchmark says how fast a request is; this says why. It seeds a directory, starts the real
-server, drives one lookup scenario with the benchmark's load generator and, meanwhile, samples
-the serving process with py-spy (the process is paused for each sample, so stacks are exact;
-samples of an idle loop are left out). It prints the busy time by module and by function,
+server, drives one lookup scenario (or `POST /Users`) with the benchmark's load generator and,
+meanwhile, samples the serving process with py-spy (the process is paused for each sample, so
+stacks are exact; samples of an idle loop are left out). It prints the busy time by module and by function,
 inclusive and self, as shares of all busy samples:
 
     python -m bench.profile --backend sqlite --scenario get --users 20000 --seconds 10
@@ -30,7 +30,7 @@ import attrs
 
 from bench.__main__ import POSTGRES_ADMIN_URL, scratch_database
 from bench.load import Measurement, measure
-from bench.scenarios import lookups
+from bench.scenarios import lookups, writes
 from bench.seed import Directory, grow_to
 from bench.servers import create_token, haimaker
 
@@ -40,6 +40,7 @@ SCENARIOS = {
     "externalId": "filter externalId eq",
     "emails": "filter emails.value eq",
     "displayName": "filter displayName eq",
+    "create": "POST /Users",
 }
 # The trunk every sample of the loop's thread passes through (the process's start, the event
 # loop): leaving it out of the inclusive table keeps that table about the requests' own work.
@@ -166,17 +167,27 @@ async def _sample(pid: int, seconds: float, rate: int) -> str:
         return out.read()
 
 
+def _requests(directory: Directory, name: str) -> tuple[list, int]:
+    """The scenario's requests (as the benchmark sends them) and the status each expects;
+    a create's bodies are made unique per request by the load generator."""
+    found = lookups(directory).get(name)
+    return (found, 200) if found is not None else writes(directory, [])[name]
+
+
 async def profile_scenario(url: str, args) -> tuple[Profile, Measurement]:
     directory = Directory()
     directory.sample_ids = []
     await grow_to(url, directory, args.users, lambda message: print(message, file=sys.stderr))
-    headers = {"Authorization": f"Bearer {create_token(url)}"}
-    requests = lookups(directory)[SCENARIOS[args.scenario]]
+    headers = {
+        "Authorization": f"Bearer {create_token(url)}",
+        "Content-Type": "application/scim+json",
+    }
+    requests, expected = _requests(directory, SCENARIOS[args.scenario])
     server = await haimaker(url).start()
     try:
-        await measure(server.base_url, requests, headers=headers, seconds=2)  # warm up
+        await measure(server.base_url, requests, headers=headers, expected=expected, seconds=2)
         load = asyncio.create_task(
-            measure(server.base_url, requests, headers=headers,
+            measure(server.base_url, requests, headers=headers, expected=expected,
                     connections=args.connections, seconds=args.seconds + 2)
         )  # fmt: skip
         await asyncio.sleep(1)  # sample inside the load, not its ramp
