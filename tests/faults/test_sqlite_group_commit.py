@@ -41,6 +41,18 @@ async def _insert(db, value: str, *, then=None) -> None:
             await then(conn)
 
 
+def _held():
+    """(inside, go_on, hold): `hold` as a write's last step waits inside its transaction
+    until `go_on` is set, after setting `inside`."""
+    inside, go_on = asyncio.Event(), asyncio.Event()
+
+    async def hold(conn):
+        inside.set()
+        await go_on.wait()
+
+    return inside, go_on, hold
+
+
 async def test_writes_of_one_turn_share_commits_and_all_land(database):
     before = database.group_commit.commits, database.group_commit.writes
     await asyncio.gather(*(_insert(database, f"v{n}") for n in range(16)))
@@ -108,12 +120,7 @@ async def test_a_write_that_waits_inside_is_committed_when_it_ends(database):
     """A write that waits inside its transaction (here on an event) holds the group past the
     end of its turn; the turn's end leaves the COMMIT to it, and a write queued behind it
     joins the next group."""
-    inside, go_on = asyncio.Event(), asyncio.Event()
-
-    async def hold(conn):
-        inside.set()
-        await go_on.wait()
-
+    inside, go_on, hold = _held()
     first = asyncio.create_task(_insert(database, "first", then=hold))
     await inside.wait()
     second = asyncio.create_task(_insert(database, "second"))
@@ -127,12 +134,7 @@ async def test_a_write_that_waits_inside_is_committed_when_it_ends(database):
 
 
 async def test_a_queued_writer_cancelled_leaves_the_group_to_commit(database):
-    inside, go_on = asyncio.Event(), asyncio.Event()
-
-    async def hold(conn):
-        inside.set()
-        await go_on.wait()
-
+    inside, go_on, hold = _held()
     first = asyncio.create_task(_insert(database, "first", then=hold))
     await inside.wait()
     second = asyncio.create_task(_insert(database, "second"))
@@ -146,12 +148,7 @@ async def test_a_queued_writer_cancelled_leaves_the_group_to_commit(database):
 
 
 async def test_a_writer_cancelled_while_its_group_commits_is_still_committed(database):
-    inside, go_on = asyncio.Event(), asyncio.Event()
-
-    async def hold(conn):
-        inside.set()
-        await go_on.wait()
-
+    inside, go_on, hold = _held()
     first = asyncio.create_task(_insert(database, "first"))
     holder = asyncio.create_task(_insert(database, "held", then=hold))
     await inside.wait()  # `first` waits for the group's COMMIT, which `held` will make
