@@ -112,9 +112,13 @@ class GroupCommit:
     def _undo(self) -> None:
         """Roll this write back alone; where SQLite has already rolled back the whole
         transaction (some errors do), the group's finish fails the writes before it."""
-        if self._conn.in_transaction:
+        if not self._conn.in_transaction:
+            return
+        try:
             self._execute("ROLLBACK TO group_write")
             self._execute("RELEASE group_write")
+        except sqlite3.Error:  # never keep a failed write's changes: drop the whole group
+            self._execute("ROLLBACK")
 
     def _finish(self, group: _Group) -> None:
         """COMMIT the group's writes (ROLLBACK an empty group) and wake them."""
