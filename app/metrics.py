@@ -69,6 +69,14 @@ DATABASE_UNAVAILABLE = Counter(
     "haimaker_database_unavailable",
     "Requests answered 503 because the database could not be reached in time",
 )
+SQLITE_COMMITS = Counter(
+    "haimaker_sqlite_commits",
+    "SQLite write transactions committed (group commit: one carries the writes of a loop turn)",
+)
+SQLITE_COMMITTED_WRITES = Counter(
+    "haimaker_sqlite_committed_writes",
+    "Writes committed on SQLite; over haimaker_sqlite_commits_total, the writes a COMMIT carries",
+)
 DB_POOL = Gauge(
     "haimaker_db_pool_connections",
     "Database connections of this process, by state (in_use, idle, max)",
@@ -102,6 +110,12 @@ def count_committed(events: Iterable[AuditEvent]) -> None:
         reason = _DEPROVISIONING_ACTIONS.get(event.action)
         if reason:
             labelled(DEPROVISIONINGS, reason).inc()
+
+
+def count_sqlite_commit(writes: int) -> None:
+    """Called after each SQLite COMMIT with the number of writes it carried."""
+    SQLITE_COMMITS.inc()
+    SQLITE_COMMITTED_WRITES.inc(writes)
 
 
 def latency_bucket(seconds: float) -> int:

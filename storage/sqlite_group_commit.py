@@ -61,6 +61,7 @@ class GroupCommit:
         self._group: _Group | None = None
         self.commits = 0  # COMMITs made (each a group of one or more writes)
         self.writes = 0  # writes committed
+        self.listeners: list[Callable[[int], None]] = []  # told each COMMIT's writes (metrics)
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[None]:
@@ -129,6 +130,8 @@ class GroupCommit:
                     self._execute("COMMIT")
                     self.commits += 1
                     self.writes += group.writes
+                    for listener in self.listeners:
+                        listener(group.writes)
                 else:
                     self._execute("ROLLBACK")
             elif group.writes:

@@ -66,6 +66,9 @@ async def _services(app: web.Application) -> AsyncIterator[None]:
     services = await open_services(settings)
     app[SERVICES] = services
     services.repo.commit_listeners.append(metrics.count_committed)
+    group_commit = getattr(services.db, "group_commit", None)  # SQLite on a file only
+    if group_commit is not None:
+        group_commit.listeners.append(metrics.count_sqlite_commit)
     master_key, generated = await load_master_key(services.repo, settings.master_key)
     app[MASTER_KEY] = master_key
     if generated:

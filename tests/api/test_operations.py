@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import uuid
@@ -101,6 +102,27 @@ async def test_metrics_count_requests_operations_deprovisionings_and_auth_failur
     assert sample(after, "haimaker_db_pool_connections", state="max") >= 1
     # Ids never become labels: routes are templates.
     assert user_id not in after
+
+
+async def test_sqlite_commits_and_the_writes_they_carry_are_counted(scim, anonymous, backend):
+    """On SQLite the creates of one loop turn share a COMMIT (group commit): the writes grow by
+    every create, the COMMITs by no more. Postgres commits each write on its own connection and
+    has no such figure."""
+    before = (await anonymous.get("/metrics")).body.decode()
+    created = await asyncio.gather(*(scim.post("/Users", user_body()) for _ in range(6)))
+    assert [response.status for response in created] == [201] * 6
+    after = (await anonymous.get("/metrics")).body.decode()
+
+    def grown(name: str) -> float:
+        return sample(after, name) - sample(before, name)
+
+    writes = grown("haimaker_sqlite_committed_writes_total")
+    commits = grown("haimaker_sqlite_commits_total")
+    if backend == "sqlite":
+        assert writes >= 6  # the creates, and any other write made meanwhile
+        assert 1 <= commits <= writes
+    else:
+        assert "haimaker_sqlite_commits_total" not in after or (writes, commits) == (0, 0)
 
 
 async def test_every_request_is_logged_once_with_its_id_route_status_and_token_name(
