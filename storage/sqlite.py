@@ -371,9 +371,9 @@ class SqliteDatabase:
         self, *, one_statement: bool = False
     ) -> AsyncIterator[SqliteConnection | SqliteInlineConnection]:
         """A write transaction on the in-loop writer: a SCIM write is a handful of short
-        statements, cheaper run here than sent to a thread and back one by one. Writes queued
-        behind each other share one COMMIT (storage.sqlite_group_commit), each still all or
-        nothing and durable when it returns. Always a real transaction (`one_statement` saves
+        statements, cheaper run here than sent to a thread and back one by one. The writes of one
+        loop turn share one COMMIT (storage.sqlite_group_commit), each still all or nothing
+        and durable when it returns. Always a real transaction (`one_statement` saves
         nothing here: BEGIN and COMMIT are no round trips)."""
         assert self._writer is not None, "database is not open"
         if self.group_commit is None:

@@ -25,7 +25,7 @@ import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 
-BATCH_LIMIT = 16  # writes in one transaction at most, so the queue's first waits boundedly
+BATCH_LIMIT = 16  # writes in one transaction at most: a turn's first write waits boundedly
 
 
 class _Group:
