@@ -59,8 +59,6 @@ class GroupCommit:
         self._ended = ended
         self._translate = translate
         self._group: _Group | None = None
-        self.commits = 0  # COMMITs made (each a group of one or more writes)
-        self.writes = 0  # writes committed
         self.listeners: list[Callable[[int], None]] = []  # told each COMMIT's writes (metrics)
 
     @asynccontextmanager
@@ -128,8 +126,6 @@ class GroupCommit:
             if self._conn.in_transaction:
                 if group.writes:
                     self._execute("COMMIT")
-                    self.commits += 1
-                    self.writes += group.writes
                     for listener in self.listeners:
                         listener(group.writes)
                 else:
