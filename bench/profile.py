@@ -3,15 +3,15 @@
 The benchmark says how fast a request is; this says why. It seeds a directory, starts the real
 server, drives one lookup scenario (or `POST /Users`) with the benchmark's load generator and,
 meanwhile, samples the serving process with py-spy (the process is paused for each sample, so
-stacks are exact; samples of an idle loop are left out). It prints the busy time by module and by function,
-inclusive and self, as shares of all busy samples:
+stacks are exact; samples of an idle loop are left out). It prints the busy time by module and
+by function, inclusive and self, as shares of all busy samples:
 
     python -m bench.profile --backend sqlite --scenario get --users 20000 --seconds 10
 
 A function's self time includes the C code it calls (SQLite's for a statement, orjson's for an
 encoding); time in the event loop's own C code (uvloop: sockets, callbacks) shows as
-`run_app`'s self time. Only the event loop's thread is counted (`summarise`). Needs py-spy (a test dependency) and permission to trace the server
-(root, or `kernel.yama.ptrace_scope=0`).
+`run_app`'s self time. Only the event loop's thread is counted (`summarise`). Needs py-spy
+(a test dependency) and permission to trace the server (root, or `kernel.yama.ptrace_scope=0`).
 """
 
 from __future__ import annotations
@@ -142,13 +142,19 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=200, help="samples a second")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--top", type=int, default=20, help="rows per table")
-    parser.add_argument("--postgres-url", default=None, help="as for python -m bench")
+    parser.add_argument("--postgres-url", default=POSTGRES_ADMIN_URL, help="as for python -m bench")
     return parser.parse_args(argv)
 
 
-def _py_spy() -> str:
+def py_spy_path() -> str | None:
+    """py-spy on PATH, else beside this Python (the venv's); None when neither."""
     found = shutil.which("py-spy") or os.path.join(os.path.dirname(sys.executable), "py-spy")
-    if not os.access(found, os.X_OK):
+    return found if os.access(found, os.X_OK) else None
+
+
+def _py_spy() -> str:
+    found = py_spy_path()
+    if found is None:
         raise SystemExit("py-spy is needed: pip install py-spy (a test dependency)")
     return found
 
@@ -200,7 +206,6 @@ async def profile_scenario(url: str, args) -> tuple[Profile, Measurement]:
 
 async def main(argv=None) -> int:
     args = parse_args(argv)
-    args.postgres_url = args.postgres_url or POSTGRES_ADMIN_URL
     url, drop = await scratch_database(args)
     try:
         profile, measurement = await profile_scenario(url, args)

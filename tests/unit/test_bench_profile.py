@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
@@ -84,7 +83,7 @@ SPINNER = (
 async def test_py_spy_samples_a_running_process():
     """The sampler against a real process: its raw stacks name the function it spends its time
     in (py-spy and ptrace are needed; the benchmark's own dependency)."""
-    if not os.access(os.path.join(os.path.dirname(sys.executable), "py-spy"), os.X_OK):
+    if profile.py_spy_path() is None:
         pytest.skip("py-spy is not installed (pip install -e '.[test]')")
     spinner = subprocess.Popen([sys.executable, "-c", SPINNER], stdout=subprocess.PIPE, text=True)
     try:
